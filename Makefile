@@ -1,0 +1,109 @@
+# Klammer - the only build file.  Targets: all test demo fuzz bench lint clean deps
+# Variants: build/ (release, -O2), build/asan/ (-fsanitize=address,undefined),
+# build/fuzz/ (clang, libFuzzer).
+
+CC      ?= cc
+PKGS    := libmicrohttpd sqlite3 jansson
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla
+CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
+CFLAGS_COMMON = $(CSTD) $(WARN) -Isrc -MMD -MP -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_COMMON = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+
+SRCS    := $(sort $(wildcard src/*/*.c))
+LIBSRCS := $(filter-out src/app/main.c,$(SRCS))
+UNITS   := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
+
+# --- release -----------------------------------------------------------------
+B        := build
+OPT      := -O2 -g
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(OPT) -c $< -o $@
+
+$(B)/klammer: $(patsubst %.c,$(B)/%.o,$(SRCS))
+	$(CC) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
+
+$(B)/tests/%: tests/unit/%.c $(patsubst %.c,$(B)/%.o,$(LIBSRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(OPT) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+
+# --- ASan + UBSan ------------------------------------------------------------
+A        := build/asan
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(A)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -c $< -o $@
+
+$(A)/klammer: $(patsubst %.c,$(A)/%.o,$(SRCS))
+	$(CC) $(SANFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
+
+$(A)/tests/%: tests/unit/%.c $(patsubst %.c,$(A)/%.o,$(LIBSRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+
+# --- libFuzzer ---------------------------------------------------------------
+F        := build/fuzz
+FUZZCC   := clang
+FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+FUZZERS  := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 20
+$(F)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(CSTD) -Wall -Wextra -Werror -Isrc -pthread $(shell pkg-config --cflags $(PKGS)) $(FUZZFLAGS) -c $< -o $@
+
+$(F)/%: fuzz/%.c $(patsubst %.c,$(F)/%.o,$(LIBSRCS))
+	$(FUZZCC) $(CSTD) -Isrc $(shell pkg-config --cflags $(PKGS)) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
+
+# --- entry points ------------------------------------------------------------
+.PHONY: all test unit unit-asan e2e e2e-asan demo fuzz bench lint clean deps node-deps
+.DEFAULT_GOAL := all
+all: deps-check $(B)/klammer
+
+deps-check:
+	@pkg-config --exists $(PKGS) || $(MAKE) deps
+
+# Installs the Debian packages the build and the tests need (as root).
+deps:
+	@sh tools/install-deps.sh
+
+unit: $(addprefix $(B)/tests/,$(UNITS))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+unit-asan: $(addprefix $(A)/tests/,$(UNITS))
+	@set -e; for t in $^; do echo "== $$t (asan)"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+E2E_FILES := $(sort $(wildcard tests/e2e/*.test.mjs))
+e2e: $(B)/klammer
+	KLAMMER_BIN=$(abspath $(B)/klammer) node --test --test-concurrency=1 $(E2E_FILES)
+
+e2e-asan: $(A)/klammer
+	KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1 node --test --test-concurrency=1 $(E2E_FILES)
+
+test: deps
+	$(MAKE) unit unit-asan
+	$(MAKE) e2e
+	$(MAKE) e2e-asan
+
+demo: deps $(B)/klammer
+	$(B)/klammer demo --db klammer-demo.db --listen 127.0.0.1:8080
+
+fuzz: $(addprefix $(F)/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p build/fuzz/corpus/$$f; \
+	  echo "== $$f ($(FUZZ_SECONDS)s)"; \
+	  $(F)/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    $$( [ -f fuzz/$$f.dict ] && echo -dict=fuzz/$$f.dict ) \
+	    build/fuzz/corpus/$$f fuzz/corpus/$$f; \
+	done
+
+bench: $(B)/klammer
+	sh bench/run.sh
+
+lint:
+	@sh tools/lint-includes.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

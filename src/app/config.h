@@ -1,0 +1,54 @@
+/*
+ * config.h - every option in one table: config file, environment, flags,
+ * check-config and --help are all driven by it.
+ *
+ * Precedence: built-in default < config file < environment < flag.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef KLAMMER_CONFIG_H
+#define KLAMMER_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+typedef struct Config {
+    char db[512];        /* SQLite database file */
+    char listen[128];    /* ADDR:PORT */
+    char base_url[512];  /* public service root without version, "" = from request */
+    int64_t top_default; /* $top default */
+    int64_t top_max;     /* $top maximum */
+    int64_t body_limit;  /* bytes */
+    int64_t threads;     /* HTTP worker threads */
+    int64_t sync_full;   /* 1 = fsync every commit */
+    char log_level[16];  /* debug|info|warn|error */
+    char seed[512];      /* demo seed file */
+} Config;
+
+/* Fills cfg with the built-in defaults. */
+void cfg_defaults(Config *cfg);
+
+/* Reads "name = value" lines from path.  ERR_CONFIG naming the line and option. */
+int cfg_load_file(Config *cfg, const char *path, Err *err);
+
+/* Applies KLAMMER_* environment variables. */
+int cfg_load_env(Config *cfg, Err *err);
+
+/*
+ * Applies flags from argv[0..argc) ("--db PATH" or "--db=PATH"); --config is
+ * skipped (handled by the caller first).  ERR_CONFIG for unknown flags.
+ */
+int cfg_load_flags(Config *cfg, int argc, char **argv, Err *err);
+
+/* Full load: defaults, --config FILE (from argv), env, flags. */
+int cfg_load(Config *cfg, int argc, char **argv, Err *err);
+
+/* Writes "name = value" for every option. */
+void cfg_print(const Config *cfg, FILE *f);
+
+/* Writes the option table for --help. */
+void cfg_help(FILE *f);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * main.c - the klammer command: serve, demo, check-config, help.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/config.h"
+#include "app/demo.h"
+#include "http/http.h"
+#include "sta/sta.h"
+#include "store/store.h"
+#include "util/log.h"
+
+/* The shutdown flag: the only global besides the log level. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "klammer - the Urban Data Platform of Hagen (OGC SensorThings API v1.1)\n"
+            "\n"
+            "usage: klammer <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  serve         serve the SensorThings API at http://LISTEN/v1.1\n"
+            "  demo          seed the Hagen demo network (once) and serve it with a simulator\n"
+            "  check-config  print the effective configuration and exit (2 if invalid)\n"
+            "  help          this text\n"
+            "\n"
+            "options (flag, environment variable, meaning); precedence:\n"
+            "default < --config FILE (or KLAMMER_CONFIG) < environment < flag\n"
+            "  --config FILE    KLAMMER_CONFIG         configuration file of 'name = value' "
+            "lines\n");
+    cfg_help(f);
+}
+
+typedef struct App {
+    Config cfg;
+    Store *store;
+    Sta *sta;
+    HttpServer *http;
+} App;
+
+static int demo_request(void *data, const char *method, const char *path, const char *body,
+                        int *status, char **resp)
+{
+    App *app = data;
+    char full[2048];
+    snprintf(full, sizeof full, "/v1.1%s", path);
+    return http_internal(app->http, method, full, body, status, resp);
+}
+
+static int run(App *app, bool demo)
+{
+    Config *cfg = &app->cfg;
+    Err err;
+    err_init(&err);
+    StoreConfig sc = {cfg->db, (int)cfg->threads + 2, 1024, cfg->sync_full != 0};
+    if (store_open(&sc, &app->store, &err)) {
+        LOG(LOG_ERROR, "msg=\"cannot open the database\" db=\"%s\" error=\"%s\"", cfg->db,
+            err.msg);
+        return 1;
+    }
+    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max};
+    app->sta = sta_new(app->store, &stc);
+    HttpConfig hc = {cfg->listen, (int)cfg->threads, (size_t)cfg->body_limit, 256u << 20};
+    if (http_start(&hc, sta_handle, app->sta, &app->http, &err)) {
+        LOG(LOG_ERROR, "msg=\"cannot start the HTTP server\" listen=\"%s\" error=\"%s\"",
+            cfg->listen, err.msg);
+        sta_free(app->sta);
+        store_close(app->store);
+        return 1;
+    }
+    LOG(LOG_INFO, "msg=\"listening\" url=http://%s/v1.1 db=\"%s\" threads=%lld", cfg->listen,
+        cfg->db, (long long)cfg->threads);
+
+    DemoSim *sim = NULL;
+    DemoApi api = {demo_request, app};
+    if (demo) {
+        if (demo_seed(&api, cfg->seed, &err)) {
+            LOG(LOG_ERROR, "msg=\"demo seed failed\" error=\"%s\"", err.msg);
+        } else {
+            sim = demo_sim_start(&api, 5000, 60.0, &err);
+            if (!sim)
+                LOG(LOG_ERROR, "msg=\"simulator failed\" error=\"%s\"", err.msg);
+        }
+        const char *l = cfg->listen;
+        printf("\nKlammer demo is running: http://%s/v1.1\n\n"
+               "Try:\n"
+               "  curl -s 'http://%s/v1.1/Things?$top=5&$select=name,description'\n"
+               "  curl -s 'http://%s/v1.1/Datastreams?$top=3&$expand=Observations($top=1;"
+               "$orderby=phenomenonTime%%20desc)'\n"
+               "  curl -s 'http://%s/v1.1/Things?$expand=Locations,Datastreams($select=name)"
+               "&$count=true'\n\n"
+               "The simulator posts new observations every 5 s. Ctrl-C stops.\n\n",
+               l, l, l, l);
+        fflush(stdout);
+    }
+
+    while (!stop_requested)
+        pause();
+    LOG(LOG_INFO, "msg=\"shutting down\"");
+    demo_sim_stop(sim);
+    http_stop(app->http, 10000);
+    sta_free(app->sta);
+    store_close(app->store);
+    LOG(LOG_INFO, "msg=\"stopped\"");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    bool serve = strcmp(cmd, "serve") == 0, demo = strcmp(cmd, "demo") == 0;
+    bool check = strcmp(cmd, "check-config") == 0;
+    if (!serve && !demo && !check) {
+        fprintf(stderr, "klammer: unknown command '%s' (see klammer --help)\n", cmd);
+        return 2;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    App app;
+    memset(&app, 0, sizeof app);
+    Err err;
+    err_init(&err);
+    if (cfg_load(&app.cfg, argc - 2, argv + 2, &err)) {
+        fprintf(stderr, "klammer: configuration error: %s\n", err.msg);
+        return 2;
+    }
+    log_level = log_level_parse(app.cfg.log_level);
+    if (check) {
+        cfg_print(&app.cfg, stdout);
+        return 0;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return run(&app, demo);
+}

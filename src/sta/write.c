@@ -1,0 +1,952 @@
+/*
+ * write.c - create (with deep insert), update and delete (OGC 18-088 §10).
+ *
+ * The request thread parses and checks the JSON syntax, then hands a job to
+ * the store's writer and suspends.  On the writer thread the job resolves
+ * the path and walks the JSON: every entity is validated against the model
+ * before its row is written, related entities are created or linked
+ * recursively, and any error unwinds the job's savepoint, so a failed deep
+ * insert leaves nothing behind.  When the batch has committed, the request
+ * is resumed and answers with the entity as it is now stored.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "sta/sta_int.h"
+#include "util/isotime.h"
+#include "util/jsonw.h"
+
+#define MAX_COLS 32
+
+enum { W_POST, W_PATCH, W_DELETE };
+
+typedef struct WriteCtx {
+    StoreJob job;         /* first member: the writer hands us back this pointer */
+    Sta *sta;
+    HttpReq *req;
+    Arena *a;             /* the request arena (only touched by one thread at a time) */
+    ResourcePath path;
+    int kind;             /* W_* */
+    json_t *body;         /* owned, released when the answer is written */
+    int64_t now;          /* server time of the request, microseconds */
+    const EntityDef *def; /* entity written */
+    int64_t id;
+} WriteCtx;
+
+typedef struct Vals {
+    StoreValue v[MAX_COLS];
+    bool set[MAX_COLS];
+} Vals;
+
+/* ================================================================ JSON */
+
+/* Compact JSON with the shortest round-tripping numbers; keys in input order. */
+static void dump(Buf *b, const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *v;
+        bool first = true;
+        buf_putc(b, '{');
+        json_object_foreach((json_t *)j, k, v) {
+            if (!first)
+                buf_putc(b, ',');
+            first = false;
+            jw_key(b, k);
+            dump(b, v);
+        }
+        buf_putc(b, '}');
+        break;
+    }
+    case JSON_ARRAY:
+        buf_putc(b, '[');
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            if (i)
+                buf_putc(b, ',');
+            dump(b, json_array_get(j, i));
+        }
+        buf_putc(b, ']');
+        break;
+    case JSON_STRING:
+        jw_strn(b, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        jw_int(b, json_integer_value(j));
+        break;
+    case JSON_REAL:
+        jw_real(b, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        buf_puts(b, "true");
+        break;
+    case JSON_FALSE:
+        buf_puts(b, "false");
+        break;
+    case JSON_NULL:
+        buf_puts(b, "null");
+        break;
+    }
+}
+
+static int text_value(Arena *a, const json_t *j, StoreValue *v, Err *err)
+{
+    Buf b;
+    buf_init(&b);
+    dump(&b, j);
+    v->type = SV_TEXT;
+    v->s = arena_strndup(a, b.data, b.len);
+    v->n = b.len;
+    buf_fini(&b);
+    if (!v->s)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+    return 0;
+}
+
+static const char *fld(Arena *a, const char *prefix, const char *name)
+{
+    const char *f = arena_printf(a, "%s%s", prefix, name);
+    return f ? f : name;
+}
+
+/* ============================================================ properties */
+
+static int parse_time(const Prop *p, const json_t *j, const char *field, Vals *out, Err *err)
+{
+    Err e;
+    err_init(&e);
+    const char *s = json_string_value(j);
+    if (!s)
+        return err_set(err, ERR_INVALID, field, "%s must be an ISO 8601 string", field);
+    size_t n = json_string_length(j);
+    int64_t start, end;
+    int is_interval = 0, rc;
+    if (p->type == PT_INSTANT) {
+        rc = isotime_parse(s, n, &start, &e);
+        end = start;
+    } else if (p->type == PT_INTERVAL) {
+        rc = isotime_parse_interval(s, n, &start, &end, &e);
+        is_interval = 1;
+    } else {
+        rc = isotime_parse_any(s, n, &start, &end, &is_interval, &e);
+    }
+    if (rc) {
+        err_set(err, ERR_INVALID, field, "%s: %s", field, e.msg);
+        if (err)
+            err->position = e.position;
+        return ERR_INVALID;
+    }
+    out->v[p->slot] = (StoreValue){.type = SV_INT, .i = start};
+    out->set[p->slot] = true;
+    if (p->slot2 >= 0) {
+        out->v[p->slot2] = is_interval ? (StoreValue){.type = SV_INT, .i = end}
+                                       : (StoreValue){.type = SV_NULL};
+        out->set[p->slot2] = true;
+    }
+    return 0;
+}
+
+static int parse_result(Arena *a, const Prop *p, const json_t *j, Vals *out, Err *err)
+{
+    StoreValue *v = &out->v[p->slot];
+    int type;
+    switch (json_typeof(j)) {
+    case JSON_NULL: type = 0; *v = (StoreValue){.type = SV_NULL}; break;
+    case JSON_INTEGER: type = 1; *v = (StoreValue){.type = SV_INT, .i = json_integer_value(j)}; break;
+    case JSON_REAL: type = 1; *v = (StoreValue){.type = SV_REAL, .d = json_real_value(j)}; break;
+    case JSON_STRING:
+        type = 2;
+        *v = (StoreValue){.type = SV_TEXT, .s = json_string_value(j), .n = json_string_length(j)};
+        break;
+    case JSON_TRUE: type = 3; *v = (StoreValue){.type = SV_INT, .i = 1}; break;
+    case JSON_FALSE: type = 3; *v = (StoreValue){.type = SV_INT, .i = 0}; break;
+    default:
+        type = 4;
+        if (text_value(a, j, v, err))
+            return err->code;
+    }
+    out->set[p->slot] = true;
+    out->v[p->slot2] = (StoreValue){.type = SV_INT, .i = type};
+    out->set[p->slot2] = true;
+    return 0;
+}
+
+static int parse_prop(Arena *a, const EntityDef *def, const Prop *p, const json_t *j,
+                      const char *field, Vals *out, Err *err)
+{
+    if (json_is_null(j) && p->type != PT_RESULT) {
+        if (!(p->flags & PROP_NULLABLE))
+            return err_set(err, ERR_INVALID, field, "%s must not be null", field);
+        out->v[p->slot] = (StoreValue){.type = SV_NULL};
+        out->set[p->slot] = true;
+        if (p->slot2 >= 0) {
+            out->v[p->slot2] = (StoreValue){.type = SV_NULL};
+            out->set[p->slot2] = true;
+        }
+        return 0;
+    }
+    switch (p->type) {
+    case PT_STRING:
+        if (!json_is_string(j))
+            return err_set(err, ERR_INVALID, field, "%s must be a string", field);
+        out->v[p->slot] =
+            (StoreValue){.type = SV_TEXT, .s = json_string_value(j), .n = json_string_length(j)};
+        break;
+    case PT_OBJECT:
+        if (!json_is_object(j))
+            return err_set(err, ERR_INVALID, field, "%s must be a JSON object", field);
+        if (def->type == ENT_DATASTREAM && model_check_uom(j, field, err))
+            return err->code;
+        if (text_value(a, j, &out->v[p->slot], err))
+            return err->code;
+        break;
+    case PT_ANY:
+    case PT_GEO:
+        if (text_value(a, j, &out->v[p->slot], err))
+            return err->code;
+        break;
+    case PT_UOM_ARRAY:
+        if (!json_is_array(j) || json_array_size(j) == 0)
+            return err_set(err, ERR_INVALID, field, "%s must be a non-empty array", field);
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            const char *f = arena_printf(a, "%s[%zu]", field, i);
+            if (model_check_uom(json_array_get(j, i), f ? f : field, err))
+                return err->code;
+        }
+        if (text_value(a, j, &out->v[p->slot], err))
+            return err->code;
+        break;
+    case PT_TYPE_ARRAY:
+        if (!json_is_array(j) || json_array_size(j) == 0)
+            return err_set(err, ERR_INVALID, field, "%s must be a non-empty array", field);
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            ObsType t = model_obs_type(json_string_value(json_array_get(j, i)));
+            if (t == OT_UNKNOWN || t == OT_COMPLEX)
+                return err_set(err, ERR_INVALID, field,
+                               "%s[%zu] is not an observation type of OGC 18-088 Table 12",
+                               field, i);
+        }
+        if (text_value(a, j, &out->v[p->slot], err))
+            return err->code;
+        break;
+    case PT_INSTANT:
+    case PT_TIME:
+    case PT_INTERVAL:
+        return parse_time(p, j, field, out, err);
+    case PT_RESULT:
+        return parse_result(a, p, j, out, err);
+    }
+    out->set[p->slot] = true;
+    return 0;
+}
+
+/* ================================================================ checks */
+
+static const char *value_text(const Vals *v, const StoreRow *old, int slot)
+{
+    if (v->set[slot])
+        return v->v[slot].type == SV_TEXT ? v->v[slot].s : NULL;
+    if (old && old->cols[slot].type == SV_TEXT)
+        return old->cols[slot].s;
+    return NULL;
+}
+
+/* Checks that depend on several properties of one entity. */
+static int check_entity(const EntityDef *def, const json_t *obj, const Vals *v,
+                        const StoreRow *old, const char *prefix, Arena *a, Err *err)
+{
+    const char *enc = def->encoding_slot >= 0 ? value_text(v, old, def->encoding_slot) : NULL;
+    for (int i = 0; i < def->nprops; i++) {
+        const Prop *p = &def->props[i];
+        if (p->type != PT_GEO)
+            continue;
+        const json_t *j = json_object_get(obj, p->name);
+        if (!j || json_is_null(j))
+            continue;
+        bool geo = def->encoding_slot < 0 || model_is_geojson_encoding(enc);
+        if (geo && model_check_geojson(j, fld(a, prefix, p->name), err))
+            return err->code;
+    }
+    if (def->type == ENT_DATASTREAM || def->type == ENT_MULTI_DATASTREAM) {
+        const Prop *p = model_prop(def, "observationType", 15);
+        const char *ot = value_text(v, old, p->slot);
+        ObsType t = model_obs_type(ot);
+        if (v->set[p->slot] && def->type == ENT_DATASTREAM && (t == OT_UNKNOWN || t == OT_COMPLEX))
+            return err_set(err, ERR_INVALID, fld(a, prefix, "observationType"),
+                           "%sobservationType '%s' is not one of OGC 18-088 Table 12 "
+                           "(e.g. http://www.opengis.net/def/observationType/OGC-OM/2.0/"
+                           "OM_Measurement)", prefix, ot ? ot : "");
+        if (v->set[p->slot] && def->type == ENT_MULTI_DATASTREAM && t != OT_COMPLEX)
+            return err_set(err, ERR_INVALID, fld(a, prefix, "observationType"),
+                           "%sobservationType of a MultiDatastream must be "
+                           "http://www.opengis.net/def/observationType/OGC-OM/2.0/"
+                           "OM_ComplexObservation", prefix);
+    }
+    return 0;
+}
+
+static int missing(const EntityDef *def, const Vals *v, const char *prefix, Arena *a, Err *err)
+{
+    for (int i = 0; i < def->nprops; i++) {
+        const Prop *p = &def->props[i];
+        if ((p->flags & PROP_REQUIRED) && !v->set[p->slot])
+            return err_set(err, ERR_MISSING, fld(a, prefix, p->name),
+                           "%s%s is mandatory for a %s", prefix, p->name, def->name);
+    }
+    return 0;
+}
+
+/* Number of entries of a JSON array stored as text. */
+static int stored_array(const char *text, json_t **out)
+{
+    json_error_t je;
+    *out = text ? json_loads(text, 0, &je) : NULL;
+    return *out && json_is_array(*out) ? (int)json_array_size(*out) : -1;
+}
+
+/* The result of an observation against the type(s) of its stream. */
+static int check_result(StoreConn *c, Arena *a, const EntityDef *sdef, int64_t sid,
+                        const json_t *result, const char *prefix, Err *err)
+{
+    StoreRow *row;
+    int rc = store_get(c, a, sdef, sid, &row, err);
+    if (rc)
+        return rc;
+    const char *field = fld(a, prefix, "result");
+    if (sdef->type == ENT_DATASTREAM) {
+        const char *ot = row->cols[model_prop(sdef, "observationType", 15)->slot].s;
+        return model_check_result(model_obs_type(ot), result, field, err);
+    }
+    json_t *types;
+    int n = stored_array(row->cols[model_prop(sdef, "multiObservationDataTypes", 25)->slot].s,
+                        &types);
+    rc = 0;
+    if (!json_is_array(result))
+        rc = err_set(err, ERR_INVALID, field,
+                     "%s must be an array: the Observation belongs to a MultiDatastream", field);
+    else if ((int)json_array_size(result) != n)
+        rc = err_set(err, ERR_INVALID, field,
+                     "%s has %zu values but the MultiDatastream has %d ObservedProperties",
+                     field, json_array_size(result), n);
+    for (int i = 0; !rc && i < n; i++) {
+        const char *f = arena_printf(a, "%s[%d]", field, i);
+        rc = model_check_result(model_obs_type(json_string_value(json_array_get(types, i))),
+                                json_array_get(result, (size_t)i), f ? f : field, err);
+    }
+    json_decref(types);
+    return rc;
+}
+
+/* ================================================================ helpers */
+
+static int reference_id(StoreConn *c, const EntityDef *def, const json_t *obj,
+                        const char *field, int64_t *id, Err *err)
+{
+    const json_t *jid = json_object_get(obj, "@iot.id");
+    if (!json_is_integer(jid))
+        return err_set(err, ERR_INVALID, field, "%s: @iot.id must be an integer", field);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        if (!strchr(k, '@'))
+            return err_set(err, ERR_INVALID, field,
+                           "%s: a reference to an existing %s holds only @iot.id, not '%s'",
+                           field, def->name, k);
+    }
+    bool ok;
+    int rc = store_exists(c, def, json_integer_value(jid), &ok, err);
+    if (rc)
+        return rc;
+    if (!ok)
+        return err_set(err, ERR_INVALID, field, "%s: no %s with id %lld", field, def->name,
+                       (long long)json_integer_value(jid));
+    *id = json_integer_value(jid);
+    return 0;
+}
+
+static const Rel *rel_named(EntityType t, const char *name)
+{
+    return model_rel(model_entity(t), name, strlen(name));
+}
+
+/* A HistoricalLocation of thing at time t at the given locations. */
+static int add_hl(StoreConn *c, int64_t thing, int64_t t, const int64_t *locs, size_t n,
+                  Err *err)
+{
+    const EntityDef *hl = model_entity(ENT_HISTORICAL_LOCATION);
+    Vals v;
+    memset(&v, 0, sizeof v);
+    v.v[1] = (StoreValue){.type = SV_INT, .i = t};
+    v.v[2] = (StoreValue){.type = SV_INT, .i = thing};
+    v.set[1] = v.set[2] = true;
+    int64_t id;
+    int rc = store_insert(c, hl, v.v, v.set, &id, err);
+    const Rel *r = rel_named(ENT_HISTORICAL_LOCATION, "Locations");
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = store_link(c, r, id, locs[i], 0, err);
+    return rc;
+}
+
+/* Makes locs the Thing's current Locations and records the move. */
+static int move_thing(StoreConn *c, int64_t thing, int64_t t, const int64_t *locs, size_t n,
+                      bool record, Err *err)
+{
+    const Rel *r = rel_named(ENT_THING, "Locations");
+    int rc = store_unlink_all(c, r, thing, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = store_link(c, r, thing, locs[i], 0, err);
+    if (!rc && record)
+        rc = add_hl(c, thing, t, locs, n, err);
+    return rc;
+}
+
+/* The FeatureOfInterest generated from the stream's Thing's Location (§10.2.2). */
+static int generated_foi(WriteCtx *w, StoreConn *c, const EntityDef *sdef, int64_t sid,
+                         int64_t *foi, const char *prefix, Err *err)
+{
+    StoreRow *stream, *loc = NULL;
+    int rc = store_get(c, w->a, sdef, sid, &stream, err);
+    if (rc)
+        return rc;
+    int64_t thing = stream->cols[model_rel(sdef, "Thing", 5)->fk_slot].i;
+    const EntityDef *tdef = model_entity(ENT_THING), *ldef = model_entity(ENT_LOCATION);
+    int64_t *locs;
+    size_t n;
+    if ((rc = store_related_ids(c, w->a, tdef, rel_named(ENT_THING, "Locations"), thing, &locs,
+                                &n, err)))
+        return rc;
+    for (size_t i = 0; i < n && !loc; i++) {
+        StoreRow *r;
+        if ((rc = store_get(c, w->a, ldef, locs[i], &r, err)))
+            return rc;
+        if (model_is_geojson_encoding(r->cols[ldef->encoding_slot].s))
+            loc = r;
+    }
+    if (!loc)
+        return err_set(err, ERR_MISSING, fld(w->a, prefix, "FeatureOfInterest"),
+                       "%sFeatureOfInterest is missing and Thing %lld has no GeoJSON Location "
+                       "to derive it from", prefix, (long long)thing);
+    int gen_slot = ldef->ncols - 1; /* gen_feature_id */
+    if (loc->cols[gen_slot].type == SV_INT) {
+        bool ok;
+        if ((rc = store_exists(c, model_entity(ENT_FEATURE), loc->cols[gen_slot].i, &ok, err)))
+            return rc;
+        if (ok) {
+            *foi = loc->cols[gen_slot].i;
+            return 0;
+        }
+    }
+    const EntityDef *fdef = model_entity(ENT_FEATURE);
+    Vals v;
+    memset(&v, 0, sizeof v);
+    const char *names[] = {"name", "description", "encodingType"};
+    for (int i = 0; i < 3; i++) {
+        int fs = model_prop(fdef, names[i], strlen(names[i]))->slot;
+        int ls = model_prop(ldef, names[i], strlen(names[i]))->slot;
+        v.v[fs] = loc->cols[ls];
+        v.set[fs] = true;
+    }
+    int fs = model_prop(fdef, "feature", 7)->slot;
+    v.v[fs] = loc->cols[model_prop(ldef, "location", 8)->slot];
+    v.set[fs] = true;
+    if ((rc = store_insert(c, fdef, v.v, v.set, foi, err)))
+        return rc;
+    Vals u;
+    memset(&u, 0, sizeof u);
+    u.v[gen_slot] = (StoreValue){.type = SV_INT, .i = *foi};
+    u.set[gen_slot] = true;
+    return store_update(c, ldef, loc->cols[0].i, u.v, u.set, err);
+}
+
+/* ================================================================ create */
+
+static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
+                  const EntityDef *pdef, const Rel *via, int64_t parent, int depth,
+                  const char *prefix, int64_t *out, bool *linked, Err *err);
+
+/* Sets the foreign key of rel from its JSON (a new entity or a reference). */
+static int to_one(WriteCtx *w, StoreConn *c, const Rel *r, json_t *j, int depth,
+                  const char *prefix, int64_t *fk, Err *err)
+{
+    const char *f = fld(w->a, prefix, r->name);
+    if (!json_is_object(j))
+        return err_set(err, ERR_INVALID, f, "%s must be an object", f);
+    bool linked;
+    const char *np = arena_printf(w->a, "%s.", f);
+    return create(w, c, model_entity(r->target), j, NULL, NULL, 0, depth + 1, np ? np : "", fk,
+                  &linked, err);
+}
+
+static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
+                  const EntityDef *pdef, const Rel *via, int64_t parent, int depth,
+                  const char *prefix, int64_t *out, bool *linked, Err *err)
+{
+    Arena *a = w->a;
+    int rc;
+    *linked = false;
+    if (!json_is_object(obj))
+        return err_set(err, ERR_INVALID, prefix[0] ? prefix : NULL, "%s%s must be a JSON object",
+                       prefix, def->name);
+    if (json_object_get(obj, "@iot.id")) {
+        if (depth == 0)
+            return err_set(err, ERR_INVALID, "@iot.id",
+                           "@iot.id is assigned by the server and cannot be given");
+        *linked = true;
+        const char *f = prefix[0] ? arena_strndup(a, prefix, strlen(prefix) - 1) : def->name;
+        return reference_id(c, def, obj, f ? f : def->name, out, err);
+    }
+    const Rel *inverse = via ? model_rel_inverse(pdef, via) : NULL;
+    Vals v;
+    memset(&v, 0, sizeof v);
+    json_t *rels[16] = {0};
+    const json_t *result = NULL;
+    const char *k;
+    json_t *j;
+    json_object_foreach(obj, k, j) {
+        if (strchr(k, '@'))
+            continue; /* annotations such as X@iot.navigationLink */
+        const Prop *p = model_prop(def, k, strlen(k));
+        const Rel *r = p ? NULL : model_rel(def, k, strlen(k));
+        if (p) {
+            if (p->flags & PROP_READONLY)
+                continue; /* computed from the observations */
+            if ((rc = parse_prop(a, def, p, j, fld(a, prefix, k), &v, err)))
+                return rc;
+            if (p->type == PT_RESULT)
+                result = j;
+        } else if (r) {
+            rels[r - def->rels] = j;
+        } else {
+            return err_set(err, ERR_UNKNOWN_PROPERTY, fld(a, prefix, k),
+                           "%s has no property or relation '%s'", def->name, k);
+        }
+    }
+    if (def->type == ENT_OBSERVATION && !v.set[model_prop(def, "phenomenonTime", 14)->slot]) {
+        const Prop *p = model_prop(def, "phenomenonTime", 14);
+        v.v[p->slot] = (StoreValue){.type = SV_INT, .i = w->now};
+        v.v[p->slot2] = (StoreValue){.type = SV_NULL};
+        v.set[p->slot] = v.set[p->slot2] = true;
+    }
+    if ((rc = missing(def, &v, prefix, a, err)) ||
+        (rc = check_entity(def, obj, &v, NULL, prefix, a, err)))
+        return rc;
+
+    /* To-one relations: the parent in the path, a new entity, or a reference. */
+    for (int i = 0; i < def->nrels; i++) {
+        const Rel *r = &def->rels[i];
+        if (r->kind != REL_ONE)
+            continue;
+        int64_t fk;
+        if (r == inverse) {
+            if (rels[i]) {
+                int64_t given = -1;
+                if (!json_is_object(rels[i]) ||
+                    reference_id(c, model_entity(r->target), rels[i], fld(a, prefix, r->name),
+                                 &given, err) ||
+                    given != parent)
+                    return err->code ? err->code
+                                     : err_set(err, ERR_INVALID, fld(a, prefix, r->name),
+                                               "%s%s conflicts with the %s in the path", prefix,
+                                               r->name, r->name);
+            }
+            fk = parent;
+        } else if (rels[i]) {
+            if ((rc = to_one(w, c, r, rels[i], depth, prefix, &fk, err)))
+                return rc;
+        } else {
+            if (r->required)
+                return err_set(err, ERR_MISSING, fld(a, prefix, r->name),
+                               "%sa %s needs a %s", prefix, def->name, r->name);
+            continue;
+        }
+        v.v[r->fk_slot] = (StoreValue){.type = SV_INT, .i = fk};
+        v.set[r->fk_slot] = true;
+    }
+
+    if (def->type == ENT_OBSERVATION) {
+        const Rel *rd = model_rel(def, "Datastream", 10), *rm = model_rel(def, "MultiDatastream", 15);
+        bool ds = v.set[rd->fk_slot], mds = v.set[rm->fk_slot];
+        if (ds == mds)
+            return err_set(err, ds ? ERR_INVALID : ERR_MISSING, fld(a, prefix, "Datastream"),
+                           ds ? "%san Observation belongs to a Datastream or a MultiDatastream, "
+                                "not both"
+                              : "%san Observation needs a Datastream or a MultiDatastream",
+                           prefix);
+        const EntityDef *sdef = model_entity(ds ? ENT_DATASTREAM : ENT_MULTI_DATASTREAM);
+        int64_t sid = v.v[ds ? rd->fk_slot : rm->fk_slot].i;
+        if ((rc = check_result(c, a, sdef, sid, result, prefix, err)))
+            return rc;
+        const Rel *rf = model_rel(def, "FeatureOfInterest", 17);
+        if (!v.set[rf->fk_slot]) {
+            int64_t foi;
+            if ((rc = generated_foi(w, c, sdef, sid, &foi, prefix, err)))
+                return rc;
+            v.v[rf->fk_slot] = (StoreValue){.type = SV_INT, .i = foi};
+            v.set[rf->fk_slot] = true;
+        }
+    }
+
+    if (def->type == ENT_MULTI_DATASTREAM) {
+        const Rel *r = model_rel(def, "ObservedProperties", 18);
+        json_t *ops = rels[r - def->rels];
+        json_t *u, *t;
+        int nu = stored_array(v.v[model_prop(def, "unitOfMeasurements", 18)->slot].s, &u);
+        int nt = stored_array(v.v[model_prop(def, "multiObservationDataTypes", 25)->slot].s, &t);
+        json_decref(u);
+        json_decref(t);
+        if (!json_is_array(ops) || json_array_size(ops) == 0)
+            return err_set(err, ERR_MISSING, fld(a, prefix, "ObservedProperties"),
+                           "%sa MultiDatastream needs a non-empty array of ObservedProperties",
+                           prefix);
+        if (nu != nt || nu != (int)json_array_size(ops))
+            return err_set(err, ERR_INVALID, fld(a, prefix, "unitOfMeasurements"),
+                           "%sunitOfMeasurements (%d), multiObservationDataTypes (%d) and "
+                           "ObservedProperties (%zu) must have the same length",
+                           prefix, nu, nt, json_array_size(ops));
+    }
+
+    int64_t id;
+    int64_t latest = 0;
+    bool have_latest = false;
+    if (def->type == ENT_HISTORICAL_LOCATION &&
+        (rc = store_latest_hl_time(c, v.v[model_rel(def, "Thing", 5)->fk_slot].i, &latest,
+                                   &have_latest, err)))
+        return rc;
+    if ((rc = store_insert(c, def, v.v, v.set, &id, err)))
+        return rc;
+
+    /* To-many relations: create or reference each member, then link it. */
+    for (int i = 0; i < def->nrels; i++) {
+        const Rel *r = &def->rels[i];
+        if (r->kind == REL_ONE || !rels[i])
+            continue;
+        const char *f = fld(a, prefix, r->name);
+        if (!json_is_array(rels[i]))
+            return err_set(err, ERR_INVALID, f, "%s must be an array", f);
+        const EntityDef *tdef = model_entity(r->target);
+        const Rel *back = model_rel_inverse(def, r);
+        size_t n = json_array_size(rels[i]);
+        int64_t *ids = arena_alloc(a, sizeof *ids * (n ? n : 1));
+        if (!ids)
+            return err_set(err, ERR_TOO_LARGE, f, "request too large");
+        for (size_t k2 = 0; k2 < n; k2++) {
+            const char *np = arena_printf(a, "%s[%zu].", f, k2);
+            bool lk;
+            if ((rc = create(w, c, tdef, json_array_get(rels[i], k2), def, r, id, depth + 1,
+                             np ? np : "", &ids[k2], &lk, err)))
+                return rc;
+            if (r->kind == REL_LINK) {
+                if ((rc = store_link(c, r, id, ids[k2], (int64_t)k2, err)))
+                    return rc;
+            } else if (lk) {
+                /* An existing member moves to the new entity. */
+                Vals u;
+                memset(&u, 0, sizeof u);
+                u.v[back->fk_slot] = (StoreValue){.type = SV_INT, .i = id};
+                u.set[back->fk_slot] = true;
+                if ((rc = store_update(c, tdef, ids[k2], u.v, u.set, err)))
+                    return rc;
+            }
+        }
+        if (def->type == ENT_THING && r->target == ENT_LOCATION && n &&
+            (rc = add_hl(c, id, w->now, ids, n, err)))
+            return rc;
+        if (def->type == ENT_LOCATION && r->target == ENT_THING)
+            for (size_t k2 = 0; !rc && k2 < n; k2++)
+                rc = add_hl(c, ids[k2], w->now, &id, 1, err);
+        if (rc)
+            return rc;
+        if (def->type == ENT_HISTORICAL_LOCATION && r->target == ENT_LOCATION &&
+            (!have_latest || v.v[1].i >= latest) &&
+            (rc = move_thing(c, v.v[model_rel(def, "Thing", 5)->fk_slot].i, 0, ids, n, false,
+                             err)))
+            return rc;
+    }
+    *out = id;
+    return 0;
+}
+
+/* ================================================================ update */
+
+static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, json_t *obj,
+                  Err *err)
+{
+    Arena *a = w->a;
+    int rc;
+    if (!json_is_object(obj))
+        return err_set(err, ERR_INVALID, NULL, "the body must be a JSON object");
+    const json_t *jid = json_object_get(obj, "@iot.id");
+    if (jid && (!json_is_integer(jid) || json_integer_value(jid) != id))
+        return err_set(err, ERR_INVALID, "@iot.id", "@iot.id in the body does not match the "
+                                                    "entity in the path");
+    StoreRow *old;
+    if ((rc = store_get(c, a, def, id, &old, err)))
+        return rc;
+    Vals v;
+    memset(&v, 0, sizeof v);
+    json_t *rels[16] = {0};
+    const json_t *result = NULL;
+    const char *k;
+    json_t *j;
+    json_object_foreach(obj, k, j) {
+        if (strchr(k, '@'))
+            continue;
+        const Prop *p = model_prop(def, k, strlen(k));
+        const Rel *r = p ? NULL : model_rel(def, k, strlen(k));
+        if (p) {
+            if (p->flags & PROP_READONLY)
+                continue;
+            if ((p->flags & PROP_REQUIRED) && json_is_null(j) && p->type != PT_RESULT)
+                return err_set(err, ERR_INVALID, k, "%s is mandatory and cannot be null", k);
+            if ((rc = parse_prop(a, def, p, j, k, &v, err)))
+                return rc;
+            if (p->type == PT_RESULT)
+                result = j;
+        } else if (r) {
+            rels[r - def->rels] = j;
+        } else {
+            return err_set(err, ERR_UNKNOWN_PROPERTY, k, "%s has no property or relation '%s'",
+                           def->name, k);
+        }
+    }
+    if ((rc = check_entity(def, obj, &v, old, "", a, err)))
+        return rc;
+
+    /* Relations in a PATCH may only reference existing entities. */
+    for (int i = 0; i < def->nrels; i++) {
+        const Rel *r = &def->rels[i];
+        if (!rels[i])
+            continue;
+        const EntityDef *tdef = model_entity(r->target);
+        if (r->kind == REL_ONE) {
+            int64_t fk;
+            if (!json_is_object(rels[i]) || !json_object_get(rels[i], "@iot.id"))
+                return err_set(err, ERR_INVALID, r->name,
+                               "%s: an update can only reference an existing %s by "
+                               "{\"@iot.id\": ...}", r->name, tdef->name);
+            if ((rc = reference_id(c, tdef, rels[i], r->name, &fk, err)))
+                return rc;
+            v.v[r->fk_slot] = (StoreValue){.type = SV_INT, .i = fk};
+            v.set[r->fk_slot] = true;
+            continue;
+        }
+        if ((def->type == ENT_MULTI_DATASTREAM || def->type == ENT_OBSERVED_PROPERTY) &&
+            r->kind == REL_LINK)
+            return err_set(err, ERR_INVALID, r->name,
+                           "the ObservedProperties of a MultiDatastream are fixed when it is "
+                           "created");
+        if (!json_is_array(rels[i]))
+            return err_set(err, ERR_INVALID, r->name, "%s must be an array", r->name);
+        size_t n = json_array_size(rels[i]);
+        int64_t *ids = arena_alloc(a, sizeof *ids * (n ? n : 1));
+        if (!ids)
+            return err_set(err, ERR_TOO_LARGE, r->name, "request too large");
+        for (size_t x = 0; x < n; x++) {
+            json_t *m = json_array_get(rels[i], x);
+            const char *f = arena_printf(a, "%s[%zu]", r->name, x);
+            if (!json_is_object(m) || !json_object_get(m, "@iot.id"))
+                return err_set(err, ERR_INVALID, f ? f : r->name,
+                               "%s: an update can only reference existing entities by "
+                               "{\"@iot.id\": ...}", f ? f : r->name);
+            if ((rc = reference_id(c, tdef, m, f ? f : r->name, &ids[x], err)))
+                return rc;
+        }
+        if (def->type == ENT_THING && r->target == ENT_LOCATION) {
+            rc = move_thing(c, id, w->now, ids, n, true, err);
+        } else if (def->type == ENT_LOCATION && r->target == ENT_THING) {
+            for (size_t x = 0; !rc && x < n; x++)
+                rc = store_link(c, rel_named(ENT_THING, "Locations"), ids[x], id, 0, err);
+            for (size_t x = 0; !rc && x < n; x++)
+                rc = add_hl(c, ids[x], w->now, &id, 1, err);
+        } else if (r->kind == REL_LINK) {
+            rc = store_unlink_all(c, r, id, err);
+            for (size_t x = 0; !rc && x < n; x++)
+                rc = store_link(c, r, id, ids[x], (int64_t)x, err);
+        } else {
+            const Rel *back = model_rel_inverse(def, r);
+            for (size_t x = 0; !rc && x < n; x++) {
+                Vals u;
+                memset(&u, 0, sizeof u);
+                u.v[back->fk_slot] = (StoreValue){.type = SV_INT, .i = id};
+                u.set[back->fk_slot] = true;
+                rc = store_update(c, tdef, ids[x], u.v, u.set, err);
+            }
+        }
+        if (rc)
+            return rc;
+    }
+
+    if (def->type == ENT_OBSERVATION) {
+        const Rel *rd = model_rel(def, "Datastream", 10), *rm = model_rel(def, "MultiDatastream", 15);
+        bool ds = v.set[rd->fk_slot] ? true : old->cols[rd->fk_slot].type == SV_INT;
+        bool mds = v.set[rm->fk_slot] ? true : old->cols[rm->fk_slot].type == SV_INT;
+        if (ds && mds)
+            return err_set(err, ERR_INVALID, v.set[rm->fk_slot] ? "MultiDatastream" : "Datastream",
+                           "an Observation belongs to a Datastream or a MultiDatastream, not "
+                           "both");
+        if (result || v.set[rd->fk_slot] || v.set[rm->fk_slot]) {
+            const EntityDef *sdef = model_entity(ds ? ENT_DATASTREAM : ENT_MULTI_DATASTREAM);
+            int slot = ds ? rd->fk_slot : rm->fk_slot;
+            int64_t sid = v.set[slot] ? v.v[slot].i : old->cols[slot].i;
+            json_t *res = NULL;
+            if (!result) {
+                /* Check the stored result against the new stream. */
+                Buf b;
+                buf_init(&b);
+                sta_write_prop_value(&b, def, model_prop(def, "result", 6), old);
+                json_error_t je;
+                res = json_loads(b.data, JSON_DECODE_ANY, &je);
+                buf_fini(&b);
+            }
+            rc = check_result(c, a, sdef, sid, result ? result : res, "", err);
+            json_decref(res);
+            if (rc)
+                return rc;
+        }
+    }
+    if (def->type == ENT_MULTI_DATASTREAM) {
+        json_t *u, *t;
+        int us = model_prop(def, "unitOfMeasurements", 18)->slot;
+        int ts = model_prop(def, "multiObservationDataTypes", 25)->slot;
+        int nu = stored_array(v.set[us] ? v.v[us].s : old->cols[us].s, &u);
+        int nt = stored_array(v.set[ts] ? v.v[ts].s : old->cols[ts].s, &t);
+        json_decref(u);
+        json_decref(t);
+        if (nu != nt)
+            return err_set(err, ERR_INVALID, "unitOfMeasurements",
+                           "unitOfMeasurements (%d) and multiObservationDataTypes (%d) must "
+                           "have the same length as the ObservedProperties", nu, nt);
+    }
+    return store_update(c, def, id, v.v, v.set, err);
+}
+
+/* ================================================================== job */
+
+static int write_job(StoreConn *c, void *data, Err *err)
+{
+    WriteCtx *w = data;
+    StoreScope sc;
+    int rc = store_resolve(c, &w->path, w->path.nsegs, &sc, err);
+    if (rc)
+        return rc;
+    w->def = sc.def;
+    switch (w->kind) {
+    case W_POST: {
+        bool linked;
+        const Rel *via = sc.rel;
+        if (via && via->kind == REL_LINK &&
+            (sc.parent_def->type == ENT_MULTI_DATASTREAM ||
+             sc.parent_def->type == ENT_OBSERVED_PROPERTY))
+            return err_set(err, ERR_INVALID, via->name,
+                           "the ObservedProperties of a MultiDatastream are fixed when it is "
+                           "created");
+        if ((rc = create(w, c, sc.def, w->body, sc.parent_def, via, sc.parent_id, 0, "", &w->id,
+                         &linked, err)))
+            return rc;
+        if (via && via->kind == REL_LINK) {
+            /* POST /Things(1)/Locations: link, and the Thing has moved. */
+            if ((rc = store_link(c, via, sc.parent_id, w->id, 0, err)))
+                return rc;
+            if (sc.parent_def->type == ENT_THING && sc.def->type == ENT_LOCATION)
+                rc = add_hl(c, sc.parent_id, w->now, &w->id, 1, err);
+            else if (sc.parent_def->type == ENT_LOCATION && sc.def->type == ENT_THING)
+                rc = add_hl(c, w->id, w->now, &sc.parent_id, 1, err);
+        }
+        return rc;
+    }
+    case W_PATCH:
+        w->id = sc.id;
+        return update(w, c, sc.def, sc.id, w->body, err);
+    case W_DELETE:
+        w->id = sc.id;
+        return store_delete(c, sc.def, sc.id, err);
+    }
+    return 0;
+}
+
+static void job_done(StoreJob *job)
+{
+    WriteCtx *w = (WriteCtx *)job;
+    http_resume(w->req);
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return true; /* no Content-Type: try JSON */
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+           (n == 16 && strncasecmp(ct, "application/*+json", 16) == 0);
+}
+
+int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
+{
+    if (req->resumed) {
+        WriteCtx *w = req->state;
+        json_decref(w->body);
+        w->body = NULL;
+        if (w->job.rc) {
+            http_reply_error(resp, &w->job.err);
+            return HTTP_DONE;
+        }
+        if (w->kind == W_DELETE) {
+            resp->status = 200;
+            return HTTP_DONE;
+        }
+        sta_reply_entity(sta, req, resp, w->def, w->id, w->kind == W_POST ? 201 : 200);
+        if (w->kind == W_POST && resp->status == 201)
+            resp->location = arena_printf(req->arena, "%s/%s(%lld)", sta_root_url(sta, req),
+                                          w->def->set, (long long)w->id);
+        return HTTP_DONE;
+    }
+    WriteCtx *w = arena_zalloc(req->arena, sizeof *w);
+    if (!w) {
+        http_reply_errorf(resp, ERR_TOO_LARGE, NULL, "request too large");
+        return HTTP_DONE;
+    }
+    w->sta = sta;
+    w->req = req;
+    w->a = req->arena;
+    w->path = *path;
+    w->kind = strcmp(req->method, "POST") == 0     ? W_POST
+              : strcmp(req->method, "DELETE") == 0 ? W_DELETE
+                                                   : W_PATCH;
+    if (w->kind != W_DELETE) {
+        if (!is_json_type(req->content_type)) {
+            http_reply_errorf(resp, ERR_MEDIA_TYPE, "Content-Type",
+                              "Content-Type must be application/json, not %s",
+                              req->content_type);
+            return HTTP_DONE;
+        }
+        if (!req->body || req->body_len == 0) {
+            http_reply_errorf(resp, ERR_BAD_JSON, NULL, "the request body is empty");
+            return HTTP_DONE;
+        }
+        json_error_t je;
+        w->body = json_loadb(req->body, req->body_len, 0, &je);
+        if (!w->body) {
+            Err e;
+            err_init(&e);
+            err_set_at(&e, ERR_BAD_JSON, je.position > 0 ? je.position : je.column,
+                       "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+            http_reply_error(resp, &e);
+            return HTTP_DONE;
+        }
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    w->now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    w->job.fn = write_job;
+    w->job.done = job_done;
+    w->job.data = w;
+    req->state = w;
+    http_suspend(req);
+    store_submit(sta->store, &w->job);
+    return HTTP_SUSPENDED;
+}

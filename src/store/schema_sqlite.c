@@ -1,0 +1,170 @@
+/*
+ * schema_sqlite.c - the SQLite schema as a list of migrations.
+ *
+ * Migration i (1-based) is applied when PRAGMA user_version < i, inside one
+ * transaction with the user_version bump.  Never edit a released migration:
+ * append a new one.
+ *
+ * Times are INTEGER microseconds since the epoch (UTC).  JSON-valued
+ * properties are stored as compact JSON text.  An Observation's result keeps
+ * its JSON type: result_type 0 null, 1 number, 2 string, 3 boolean, 4 object
+ * or array (JSON text); numbers are stored as INTEGER or REAL (the column has
+ * no affinity), booleans as 0/1.
+ *
+ * The per-datastream statistics (count, phenomenonTime and resultTime extent,
+ * latest observation) are kept by triggers, so every write path - HTTP,
+ * MQTT, import, a bulk load in the sqlite3 shell - keeps them right, and the
+ * read side never scans observations for them.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "store/store_int.h"
+
+#include <stddef.h>
+
+/* The UPDATE that adds NEW to the statistics of its (multi)datastream. */
+#define STATS_ADD(tbl, col)                                                          \
+    " UPDATE " tbl " SET obs_count = obs_count + 1,"                                 \
+    "  phen_start = min(coalesce(phen_start, NEW.phen_start), NEW.phen_start),"      \
+    "  phen_end = max(coalesce(phen_end, NEW.phen_end, NEW.phen_start),"             \
+    "                 coalesce(NEW.phen_end, NEW.phen_start)),"                      \
+    "  result_start = CASE WHEN NEW.result_time IS NULL THEN result_start"           \
+    "    ELSE min(coalesce(result_start, NEW.result_time), NEW.result_time) END,"    \
+    "  result_end = CASE WHEN NEW.result_time IS NULL THEN result_end"               \
+    "    ELSE max(coalesce(result_end, NEW.result_time), NEW.result_time) END,"      \
+    "  last_obs_id = CASE WHEN last_phen IS NULL OR NEW.phen_start >= last_phen"     \
+    "    THEN NEW.id ELSE last_obs_id END,"                                          \
+    "  last_phen = CASE WHEN last_phen IS NULL OR NEW.phen_start >= last_phen"       \
+    "    THEN NEW.phen_start ELSE last_phen END"                                     \
+    " WHERE NEW." col " IS NOT NULL AND id = NEW." col ";"
+
+/* The UPDATE that takes OLD out of the statistics of its (multi)datastream. */
+#define STATS_REMOVE(tbl, col)                                                       \
+    " UPDATE " tbl " SET obs_count = obs_count - 1,"                                 \
+    "  phen_start = CASE WHEN OLD.phen_start > phen_start THEN phen_start ELSE"      \
+    "    (SELECT min(o.phen_start) FROM observations o WHERE o." col " = OLD." col ")" \
+    "    END,"                                                                       \
+    "  phen_end = CASE WHEN coalesce(OLD.phen_end, OLD.phen_start) < phen_end"       \
+    "    THEN phen_end ELSE (SELECT max(coalesce(o.phen_end, o.phen_start))"         \
+    "    FROM observations o WHERE o." col " = OLD." col ") END,"                    \
+    "  result_start = CASE WHEN OLD.result_time IS NULL OR OLD.result_time > result_start" \
+    "    THEN result_start ELSE (SELECT min(o.result_time) FROM observations o"      \
+    "    WHERE o." col " = OLD." col ") END,"                                        \
+    "  result_end = CASE WHEN OLD.result_time IS NULL OR OLD.result_time < result_end" \
+    "    THEN result_end ELSE (SELECT max(o.result_time) FROM observations o"        \
+    "    WHERE o." col " = OLD." col ") END,"                                        \
+    "  last_obs_id = CASE WHEN OLD.id <> last_obs_id THEN last_obs_id ELSE"          \
+    "    (SELECT o.id FROM observations o WHERE o." col " = OLD." col                \
+    "     ORDER BY o.phen_start DESC, o.id DESC LIMIT 1) END,"                       \
+    "  last_phen = CASE WHEN OLD.id <> last_obs_id THEN last_phen ELSE"              \
+    "    (SELECT o.phen_start FROM observations o WHERE o." col " = OLD." col        \
+    "     ORDER BY o.phen_start DESC, o.id DESC LIMIT 1) END"                        \
+    " WHERE OLD." col " IS NOT NULL AND id = OLD." col ";"
+
+#define STATS_DELETE_TRIGGER(tbl, col, tag)                                          \
+    "CREATE TRIGGER observations_ad_" tag " AFTER DELETE ON observations BEGIN"      \
+    STATS_REMOVE(tbl, col) " END;"
+
+static const char *const migrations[] = {
+    /* 1: the SensorThings v1.1 data model */
+    "CREATE TABLE things("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL, properties TEXT);"
+    "CREATE TABLE locations("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL, encoding_type TEXT NOT NULL,"
+    "  location TEXT NOT NULL, properties TEXT,"
+    "  gen_feature_id INTEGER);" /* FeatureOfInterest generated from it */
+    "CREATE TABLE thing_locations("
+    "  thing_id INTEGER NOT NULL, location_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(thing_id, location_id)) WITHOUT ROWID;"
+    "CREATE INDEX thing_locations_by_location ON thing_locations(location_id, thing_id);"
+    "CREATE TABLE historical_locations("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  thing_id INTEGER NOT NULL, time INTEGER NOT NULL);"
+    "CREATE INDEX historical_locations_by_thing ON historical_locations(thing_id, time);"
+    "CREATE TABLE location_historical_locations("
+    "  historical_location_id INTEGER NOT NULL, location_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(historical_location_id, location_id)) WITHOUT ROWID;"
+    "CREATE INDEX location_historical_locations_by_location"
+    "  ON location_historical_locations(location_id, historical_location_id);"
+    "CREATE TABLE sensors("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL, encoding_type TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL, properties TEXT);"
+    "CREATE TABLE observed_properties("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, definition TEXT NOT NULL, description TEXT NOT NULL,"
+    "  properties TEXT);"
+    "CREATE TABLE datastreams("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL, observation_type TEXT NOT NULL,"
+    "  unit_of_measurement TEXT NOT NULL, observed_area TEXT, properties TEXT,"
+    "  thing_id INTEGER NOT NULL, sensor_id INTEGER NOT NULL,"
+    "  observed_property_id INTEGER NOT NULL,"
+    "  phen_start INTEGER, phen_end INTEGER, result_start INTEGER, result_end INTEGER,"
+    "  obs_count INTEGER NOT NULL DEFAULT 0, last_obs_id INTEGER, last_phen INTEGER);"
+    "CREATE INDEX datastreams_by_thing ON datastreams(thing_id);"
+    "CREATE INDEX datastreams_by_sensor ON datastreams(sensor_id);"
+    "CREATE INDEX datastreams_by_observed_property ON datastreams(observed_property_id);"
+    "CREATE TABLE multi_datastreams("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL, observation_type TEXT NOT NULL,"
+    "  unit_of_measurements TEXT NOT NULL, multi_observation_data_types TEXT NOT NULL,"
+    "  observed_area TEXT, properties TEXT,"
+    "  thing_id INTEGER NOT NULL, sensor_id INTEGER NOT NULL,"
+    "  phen_start INTEGER, phen_end INTEGER, result_start INTEGER, result_end INTEGER,"
+    "  obs_count INTEGER NOT NULL DEFAULT 0, last_obs_id INTEGER, last_phen INTEGER);"
+    "CREATE INDEX multi_datastreams_by_thing ON multi_datastreams(thing_id);"
+    "CREATE INDEX multi_datastreams_by_sensor ON multi_datastreams(sensor_id);"
+    "CREATE TABLE multi_datastream_observed_properties("
+    "  multi_datastream_id INTEGER NOT NULL, rank INTEGER NOT NULL,"
+    "  observed_property_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(multi_datastream_id, rank)) WITHOUT ROWID;"
+    "CREATE INDEX mdop_by_observed_property"
+    "  ON multi_datastream_observed_properties(observed_property_id, multi_datastream_id);"
+    "CREATE TABLE features("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, description TEXT NOT NULL, encoding_type TEXT NOT NULL,"
+    "  feature TEXT NOT NULL, properties TEXT);"
+    "CREATE TABLE observations("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  datastream_id INTEGER, multi_datastream_id INTEGER, feature_id INTEGER NOT NULL,"
+    "  phen_start INTEGER NOT NULL, phen_end INTEGER, result_time INTEGER,"
+    "  result, result_type INTEGER NOT NULL, result_quality TEXT,"
+    "  valid_start INTEGER, valid_end INTEGER, parameters TEXT);"
+    "CREATE INDEX observations_by_datastream ON observations(datastream_id, phen_start, id);"
+    "CREATE INDEX observations_by_multi_datastream"
+    "  ON observations(multi_datastream_id, phen_start, id);"
+    "CREATE INDEX observations_by_feature ON observations(feature_id, phen_start, id);"
+    "CREATE INDEX observations_by_phen ON observations(phen_start, id);"
+    /* Statistics on insert: O(1). */
+    "CREATE TRIGGER observations_ai AFTER INSERT ON observations BEGIN"
+    STATS_ADD("datastreams", "datastream_id")
+    STATS_ADD("multi_datastreams", "multi_datastream_id")
+    " END;",
+
+    /* 2: statistics on delete and update.  The count moves by one; an
+     * extent or the latest observation is looked up again (through the
+     * indexes, or a scan of that stream when an interval end is involved)
+     * only when the removed row was on its boundary. */
+    STATS_DELETE_TRIGGER("datastreams", "datastream_id", "ds")
+    STATS_DELETE_TRIGGER("multi_datastreams", "multi_datastream_id", "mds")
+    "CREATE TRIGGER observations_au AFTER UPDATE OF datastream_id, multi_datastream_id,"
+    "  phen_start, phen_end, result_time ON observations BEGIN"
+    STATS_REMOVE("datastreams", "datastream_id")
+    STATS_REMOVE("multi_datastreams", "multi_datastream_id")
+    STATS_ADD("datastreams", "datastream_id")
+    STATS_ADD("multi_datastreams", "multi_datastream_id")
+    " END;",
+};
+
+int store_sqlite_migration_count(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
+}
+
+const char *store_sqlite_migration(int i)
+{
+    return (i >= 1 && i <= store_sqlite_migration_count()) ? migrations[i - 1] : NULL;
+}

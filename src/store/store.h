@@ -1,0 +1,177 @@
+/*
+ * store.h - the storage interface: connections, reads of entity sets with
+ * their expansions, the write primitives used inside a transaction, and
+ * the single writer that batches concurrent writes into one commit.
+ *
+ * Reads run on pooled read connections in the caller's thread, inside one
+ * read transaction (a consistent snapshot for the main query and all of its
+ * expansions).  Writes run only on the writer thread: a caller submits a
+ * StoreJob; the writer runs many jobs in one transaction, each inside its
+ * own savepoint (a failing job leaves nothing behind and does not disturb
+ * the others), commits, and only then reports every job as done.
+ *
+ * Values, rows and row sets returned by reads live in the caller's arena.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef KLAMMER_STORE_H
+#define KLAMMER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+#include "query/query.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+typedef struct Store Store;
+typedef struct StoreConn StoreConn;
+
+typedef struct StoreConfig {
+    const char *path;     /* SQLite file, borrowed for the call */
+    int read_conns;       /* size of the read-connection pool */
+    int batch_max;        /* most jobs in one transaction */
+    bool sync_full;       /* PRAGMA synchronous=FULL (else NORMAL) */
+} StoreConfig;
+
+/* ------------------------------------------------------------- values */
+
+typedef enum { SV_NULL, SV_INT, SV_REAL, SV_TEXT } StoreValueType;
+
+typedef struct StoreValue {
+    StoreValueType type;
+    int64_t i;     /* SV_INT */
+    double d;      /* SV_REAL */
+    const char *s; /* SV_TEXT, NUL-terminated, arena-owned or borrowed */
+    size_t n;      /* SV_TEXT length */
+} StoreValue;
+
+typedef struct StoreRowSet StoreRowSet;
+
+typedef struct StoreRow {
+    StoreValue *cols;        /* def->ncols values by slot */
+    StoreRowSet **expanded;  /* one per Expand of the options, in list order */
+} StoreRow;
+
+struct StoreRowSet {
+    const EntityDef *def;
+    StoreRow *rows;
+    size_t n;
+    int64_t count; /* total matching rows when $count=true, else -1 */
+    bool more;     /* rows beyond this page exist */
+};
+
+/* ------------------------------------------------------------ open/close */
+
+/*
+ * Opens (creating if needed) the database, applies pending migrations, opens
+ * the read pool and starts the writer thread.  Errors: ERR_STORAGE, ERR_IO.
+ */
+int store_open(const StoreConfig *cfg, Store **out, Err *err);
+
+/* Stops the writer after the queued jobs are done, closes all connections. Accepts NULL. */
+void store_close(Store *s);
+
+/* ----------------------------------------------------------------- reads */
+
+/* Borrows a read connection and begins a read transaction. */
+int store_read_begin(Store *s, StoreConn **out, Err *err);
+
+/* Ends the read transaction and returns the connection to the pool.  Accepts NULL. */
+void store_read_end(Store *s, StoreConn *c);
+
+/*
+ * What a resource path addresses: one entity (id_given), or the entities of
+ * def reached from parent_id along rel (rel != NULL), or all of def.
+ */
+typedef struct StoreScope {
+    const EntityDef *def;
+    bool id_given;
+    int64_t id;
+    const Rel *rel;       /* relation from the parent, or NULL */
+    const EntityDef *parent_def;
+    int64_t parent_id;
+} StoreScope;
+
+/*
+ * Follows path->segs, checking that each entity exists and belongs to its
+ * parent, and fills *out with the scope of the last segment.
+ * Errors: ERR_NOT_FOUND naming the missing entity.
+ */
+int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope *out,
+                  Err *err);
+
+/*
+ * Reads the rows of scope with options o (paging, order, $count, $expand,
+ * recursively).  For an entity scope, an empty result is ERR_NOT_FOUND.
+ */
+int store_read(StoreConn *c, Arena *a, const StoreScope *scope, const QueryOptions *o,
+               StoreRowSet **out, Err *err);
+
+/* ----------------------------------------------------------------- writes */
+
+/*
+ * Inserts a row of def with the columns whose set[slot] is true (slot 0,
+ * the id, is assigned by the database).  Writes the new id to *id.
+ */
+int store_insert(StoreConn *c, const EntityDef *def, const StoreValue *vals, const bool *set,
+                 int64_t *id, Err *err);
+
+/* Updates the columns with set[slot] of entity id.  ERR_NOT_FOUND if it does not exist. */
+int store_update(StoreConn *c, const EntityDef *def, int64_t id, const StoreValue *vals,
+                 const bool *set, Err *err);
+
+/* Deletes entity id with the cascades of OGC 18-088 §10.4.  ERR_NOT_FOUND if absent. */
+int store_delete(StoreConn *c, const EntityDef *def, int64_t id, Err *err);
+
+/* Reads one row of def into the arena.  ERR_NOT_FOUND if absent. */
+int store_get(StoreConn *c, Arena *a, const EntityDef *def, int64_t id, StoreRow **out,
+              Err *err);
+
+/* True when entity id of def exists. */
+int store_exists(StoreConn *c, const EntityDef *def, int64_t id, bool *out, Err *err);
+
+/* Adds a link row of a REL_LINK relation; rank is the position for ordered links. */
+int store_link(StoreConn *c, const Rel *rel, int64_t this_id, int64_t other_id, int64_t rank,
+               Err *err);
+
+/* Removes every link of this_id along a REL_LINK relation. */
+int store_unlink_all(StoreConn *c, const Rel *rel, int64_t this_id, Err *err);
+
+/* Ids related to this_id along rel (any kind), in relation order; arena-owned. */
+int store_related_ids(StoreConn *c, Arena *a, const EntityDef *def, const Rel *rel,
+                      int64_t this_id, int64_t **ids, size_t *n, Err *err);
+
+/* Time of the latest HistoricalLocation of a Thing; *found = false if none. */
+int store_latest_hl_time(StoreConn *c, int64_t thing_id, int64_t *t, bool *found, Err *err);
+
+/* ------------------------------------------------------------- the writer */
+
+typedef struct StoreJob StoreJob;
+
+/* Runs inside the write transaction; returns 0 or an ERR_* (detail in err). */
+typedef int (*StoreJobFn)(StoreConn *c, void *data, Err *err);
+/* Called on the writer thread after the commit (or rollback) of the job. */
+typedef void (*StoreDoneFn)(StoreJob *job);
+
+struct StoreJob {
+    StoreJobFn fn;
+    StoreDoneFn done;
+    void *data;      /* borrowed, passed to fn */
+    int rc;          /* result after done: 0 = committed */
+    Err err;         /* detail when rc != 0 */
+    StoreJob *next;  /* queue link, owned by the store while queued */
+};
+
+/* Queues job; job->done is called exactly once. Caller keeps job alive until then. */
+void store_submit(Store *s, StoreJob *job);
+
+/* Submits a job for fn and waits until it is committed; returns its rc. */
+int store_run(Store *s, StoreJobFn fn, void *data, Err *err);
+
+/* Rows written by the writer since start, and commits (for logs and metrics). */
+void store_writer_stats(Store *s, uint64_t *jobs, uint64_t *commits);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * store_int.h - private to store/: connection internals shared by the
+ * SQLite backend, the SQL builder and the writer.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef KLAMMER_STORE_INT_H
+#define KLAMMER_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/buf.h"
+
+#define STMT_CACHE_BUCKETS 256
+#define STMT_CACHE_MAX 512
+
+typedef struct StmtEntry {
+    char *sql;              /* owned */
+    sqlite3_stmt *stmt;     /* owned */
+    struct StmtEntry *next; /* bucket chain */
+} StmtEntry;
+
+struct StoreConn {
+    sqlite3 *db;
+    StmtEntry *buckets[STMT_CACHE_BUCKETS];
+    int nstmts;
+    StoreConn *next_free; /* read pool free list */
+};
+
+struct Store {
+    StoreConn *writer_conn;
+    StoreConn *pool;       /* all read connections (array) */
+    int npool;
+    StoreConn *free_list;
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    StoreJob *head, *tail; /* queue */
+    bool stopping;
+    int batch_max;
+    uint64_t jobs, commits;
+};
+
+/* Migrations (schema_sqlite.c). */
+int store_sqlite_migration_count(void);
+const char *store_sqlite_migration(int i);
+
+/* Opens one connection with the project's pragmas. */
+int store_conn_open(const char *path, bool sync_full, StoreConn **out, Err *err);
+void store_conn_close(StoreConn *c);
+
+/* Prepared statement for sql from the connection's cache (reset, bindings cleared). */
+int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err);
+
+/* Executes SQL without results (no parameters). */
+int store_exec(StoreConn *c, const char *sql, Err *err);
+
+/* Records the connection's last error as ERR_STORAGE. */
+int store_sqlite_err(StoreConn *c, Err *err);
+
+/* Copies result column col into *v (text into the arena); ERR_TOO_LARGE over its cap. */
+int store_column_value(sqlite3_stmt *st, int col, Arena *a, StoreValue *v);
+
+/* Writer thread (writer.c). */
+int store_writer_start(Store *s, Err *err);
+void store_writer_stop(Store *s);
+
+#endif
