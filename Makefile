@@ -19,7 +19,8 @@ B        := build
 OPT      := -O2 -g
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(OPT) -c $< -o $@
+	@echo "CC  $<"
+	@$(CC) $(CFLAGS_COMMON) $(OPT) -c $< -o $@
 
 $(B)/klammer: $(patsubst %.c,$(B)/%.o,$(SRCS))
 	$(CC) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
@@ -33,7 +34,8 @@ A        := build/asan
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 $(A)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -c $< -o $@
+	@echo "CC  $< (asan)"
+	@$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -c $< -o $@
 
 $(A)/klammer: $(patsubst %.c,$(A)/%.o,$(SRCS))
 	$(CC) $(SANFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)

@@ -1,6 +1,6 @@
 // client.mjs - the HTTP side of bench/run.sh that wrk does not do: a free
-// port, readiness, fixtures, and sequential latency measurements.
-// Node >= 18 (global fetch, keep-alive connections). Loopback only.
+// port, readiness, fixtures, and sequential latency measurements (timed
+// with curl). Node >= 18 (global fetch). Loopback only.
 //
 //   node client.mjs port
 //   node client.mjs wait BASE SECONDS
@@ -13,6 +13,7 @@
 //
 // SPDX-License-Identifier: Apache-2.0
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 const [cmd, ...args] = process.argv.slice(2);
 
@@ -138,21 +139,29 @@ const commands = {
   },
 
   // N sequential GETs on one keep-alive connection after WARMUP unmeasured
-  // ones. The first request (cold caches) is reported on its own.
+  // ones, timed by curl (time_total: request sent to last byte received;
+  // Node's own HTTP clients add ~10 ms reading a multi-megabyte answer).
+  // The first request (cold server caches) is reported on its own; before
+  // it, one GET of the service root opens the connection. Then one more
+  // GET, read here, checks the answer.
   async latency(url, n, warmup, kind, a, b) {
     n = Number(n); warmup = Number(warmup);
-    const times = [];
-    let first = null, bytes = 0, body = null;
-    for (let i = 0; i < warmup + n; i++) {
-      const t0 = performance.now();
-      const res = await fetch(url);
-      const buf = await res.arrayBuffer();
-      const ms = performance.now() - t0;
-      if (res.status !== 200) fail(`GET ${url} -> ${res.status}: ${Buffer.from(buf).toString().slice(0, 500)}`);
-      if (i === 0) { first = ms; body = Buffer.from(buf).toString(); }
-      bytes = buf.byteLength;
-      if (i >= warmup) times.push(ms);
-    }
+    const urls = [new URL('/v1.1', url).href];
+    for (let i = 0; i < warmup + n; i++) urls.push(url);
+    const r = spawnSync('curl', ['-s', '-w', '%{stderr}%{http_code} %{time_total} %{size_download} %{num_connects}\n',
+      ...urls.flatMap((u) => ['-o', '/dev/null', u])], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.error) fail(`curl: ${r.error.message}`);
+    const lines = r.stderr.trim().split('\n').slice(1).map((l) => l.split(' '));
+    if (lines.length !== warmup + n) fail(`curl timed ${lines.length} of ${warmup + n} requests: ${r.stderr.slice(0, 300)}`);
+    const bad = lines.find((l) => l[0] !== '200');
+    if (bad) fail(`GET ${url} -> ${bad[0]}`);
+    const conns = lines.reduce((s, l) => s + Number(l[3]), 0);
+    const first = Number(lines[0][1]) * 1000;
+    const bytes = Number(lines[lines.length - 1][2]);
+    const times = lines.slice(warmup).map((l) => Number(l[1]) * 1000);
+    const res = await fetch(url);
+    const body = await res.text();
+    if (res.status !== 200) fail(`GET ${url} -> ${res.status}: ${body.slice(0, 500)}`);
     let check = '';
     const json = JSON.parse(body);
     if (kind === 'map') {
@@ -173,7 +182,7 @@ const commands = {
     const pct = (p) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)];
     const mean = times.reduce((s, x) => s + x, 0) / times.length;
     const f = (x) => x.toFixed(2);
-    console.log(`first_ms=${f(first)} p50_ms=${f(pct(50))} p90_ms=${f(pct(90))} p99_ms=${f(pct(99))} max_ms=${f(times[times.length - 1])} mean_ms=${f(mean)} n=${n} bytes=${bytes}${check}`);
+    console.log(`first_ms=${f(first)} p50_ms=${f(pct(50))} p90_ms=${f(pct(90))} p99_ms=${f(pct(99))} max_ms=${f(times[times.length - 1])} mean_ms=${f(mean)} n=${n} bytes=${bytes} new_connections=${conns}${check}`);
   },
 
   async count(base, dsId) {

@@ -126,6 +126,7 @@ need() { # COMMAND DEBIAN-PACKAGE
 }
 need wrk wrk
 need node nodejs
+need curl curl
 need gcc gcc
 need pkg-config pkg-config
 [ "$SKIP_HTTP$SKIP_MAP$SKIP_COUNT" = 111 ] || need sqlite3 sqlite3
@@ -492,6 +493,12 @@ mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ceil_get=$(get ceil_get_rps) ceil_post=$(get ceil_post_rps)
 page_bytes=$(get page_bytes) count_first=$(get count_first)
 sq_full=$(get sqlite_batch1000_FULL_i1_t0) sq_normal=$(get sqlite_batch1000_NORMAL_i1_t0)
+if [ -s "$TMP/server.log" ]; then
+    detail "### Klammer's log at --log-level $LOG_LEVEL: $(wc -l <"$TMP/server.log") lines, the last 10:"
+    detail '```'
+    tail -n 10 "$TMP/server.log" | cut -c1-300 >>"$DETAILS"
+    detail '```'
+fi
 {
     echo "# Klammer benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
     echo

@@ -1519,11 +1519,19 @@ static void format_result(const Stream *st, double v, char *out, size_t size)
 
 int demo_sim_tick(DemoSim *sim, double t)
 {
+    return demo_sim_tick_at(sim, t, t);
+}
+
+/* Values follow the model time t; the observations are stamped with stamp.
+ * The running demo stamps wall-clock time, so that a dashboard never sees
+ * observations from the future while the weather runs faster. */
+int demo_sim_tick_at(DemoSim *sim, double t, double stamp)
+{
     char when[40], result[48], body[128];
     int ok = 0;
     for (size_t i = 0; i < sim->nsites; i++)
         demo_site_step(&sim->sites[i], sim->seed, t);
-    demo_format_time(t, when, sizeof when);
+    demo_format_time(stamp, when, sizeof when);
     for (size_t i = 0; i < sim->nstreams; i++) {
         if (atomic_load(&sim->stop))
             break;
@@ -1592,7 +1600,8 @@ static void *run(void *arg)
     uint64_t k = 0;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        demo_sim_tick(sim, sim->t0 + seconds_since(&start) * sim->speed);
+        double elapsed = seconds_since(&start);
+        demo_sim_tick_at(sim, sim->t0 + elapsed * sim->speed, sim->t0 + elapsed);
         uint64_t due = (uint64_t)(seconds_since(&start) / interval) + 1;
         k = due > k + 1 ? due : k + 1;
         struct timespec deadline = add_seconds(&start, (double)k * interval);

@@ -224,6 +224,9 @@ DemoSim *demo_sim_new(const DemoApi *api, uint64_t seed, double t0, Err *err);
  */
 int demo_sim_tick(DemoSim *sim, double t);
 
+/* As demo_sim_tick, with observations stamped at stamp instead of t. */
+int demo_sim_tick_at(DemoSim *sim, double t, double stamp);
+
 /* Number of datastreams sim posts to (those with a model). */
 size_t demo_sim_stream_count(const DemoSim *sim);
 

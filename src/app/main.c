@@ -147,6 +147,10 @@ int main(int argc, char **argv)
         return 2;
     }
     log_level = log_level_parse(app.cfg.log_level);
+    if (http_check_listen(app.cfg.listen, &err)) {
+        fprintf(stderr, "klammer: configuration error: %s\n", err.msg);
+        return 2;
+    }
     if (check) {
         cfg_print(&app.cfg, stdout);
         return 0;

@@ -158,9 +158,10 @@ void http_resume(HttpReq *req)
 
 static void log_request(Conn *c)
 {
-    LOG(LOG_INFO, "req=%s method=%s path=\"%s\" status=%d dur_ms=%.3f", c->req.id,
-        c->req.method ? c->req.method : "-", c->req.path ? c->req.path : "-", c->resp.status,
-        ms_since(&c->start));
+    const char *path = c->req.path ? c->req.path : "-";
+    const char *q = strpbrk(path, " \"\\=") ? "\"" : ""; /* quote only when needed */
+    LOG(LOG_INFO, "req=%s method=%s path=%s%s%s status=%d dur_ms=%.3f", c->req.id,
+        c->req.method ? c->req.method : "-", q, path, q, c->resp.status, ms_since(&c->start));
 }
 
 /* ------------------------------------------------------------ MHD side */
@@ -351,6 +352,14 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
     *v6 = res->ai_family == AF_INET6;
     freeaddrinfo(res);
     return 0;
+}
+
+int http_check_listen(const char *listen, Err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    bool v6;
+    return parse_listen(listen, &ss, &len, &v6, err);
 }
 
 int http_start(const HttpConfig *cfg, HttpHandler h, void *data, HttpServer **out, Err *err)

@@ -77,6 +77,9 @@ int http_start(const HttpConfig *cfg, HttpHandler h, void *data, HttpServer **ou
  */
 void http_stop(HttpServer *s, int grace_ms);
 
+/* Checks a listen address ("host:port"); ERR_CONFIG naming the problem. */
+int http_check_listen(const char *listen, Err *err);
+
 /* The port actually bound (useful with port 0). */
 int http_port(const HttpServer *s);
 

@@ -61,17 +61,17 @@ int query_parse_path(const char *path, ResourcePath *out, Err *err)
     rp.kind = RES_ROOT;
     const char *p = path;
     bool done = false; /* a terminal segment ($value, $ref) was seen */
-    while (*p == '/')
+    if (*p == '/')
         p++;
-    while (*p) {
-        const char *end = strchr(p, '/');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        const char *next = end ? end + 1 : p + n;
-        if (n == 0) {
-            if (*next == '\0')
-                break; /* one trailing slash */
+    const char *stop = p + strlen(p);
+    if (stop > p && stop[-1] == '/')
+        stop--; /* one trailing slash is allowed */
+    while (p < stop) {
+        const char *end = memchr(p, '/', (size_t)(stop - p));
+        size_t n = end ? (size_t)(end - p) : (size_t)(stop - p);
+        const char *next = end ? end + 1 : stop;
+        if (n == 0 || (end && next == stop))
             return err_set(err, ERR_NOT_FOUND, NULL, "empty segment in resource path");
-        }
         if (done)
             return err_set(err, ERR_NOT_FOUND, NULL, "nothing may follow %s in a path",
                            rp.kind == RES_VALUE ? "$value" : "$ref");
@@ -349,6 +349,9 @@ static int expand_item(void *vctx, const char *s, size_t n, Err *err)
     QueryOptions *o = c->o;
     const char *open = memchr(s, '(', n);
     size_t path_len = open ? (size_t)(open - s) : n;
+    if (path_len == 0)
+        return err_set(err, ERR_BAD_REQUEST, "$expand",
+                       "$expand: expected a relation name before '('");
     if (open && s[n - 1] != ')')
         return err_set(err, ERR_BAD_REQUEST, "$expand",
                        "$expand: expected ')' at the end of '%.*s'", (int)n, s);
@@ -375,7 +378,7 @@ static int expand_item(void *vctx, const char *s, size_t n, Err *err)
         Expand *e = cur->expand, *tail = NULL;
         while (e && e->rel != rel)
             tail = e, e = e->next;
-        if (e && last && open)
+        if (e && last && open && e->opts_given)
             return err_set(err, ERR_BAD_REQUEST, "$expand",
                            "$expand: '%s' is expanded twice with options", rel->name);
         if (!e) {
@@ -384,7 +387,7 @@ static int expand_item(void *vctx, const char *s, size_t n, Err *err)
                 return err_set(err, ERR_TOO_LARGE, "$expand", "query too large");
             e->rel = rel;
             if (!(e->opts = new_opts(c, model_entity(rel->target), err)))
-                return err->code;
+                return ERR_TOO_LARGE;
             if (tail)
                 tail->next = e;
             else
@@ -397,8 +400,19 @@ static int expand_item(void *vctx, const char *s, size_t n, Err *err)
             if (rc)
                 return rc;
             QueryOptions *eo = e->opts;
+            /* Nested expands already made through "A/B" stay. */
+            Expand *kept = eo->expand;
+            eo->expand = NULL;
             if ((rc = parse_opts(&sub, eo->def, sub.params, sub.nparams, eo, err)))
                 return rc;
+            if (kept) {
+                Expand *t = kept;
+                while (t->next)
+                    t = t->next;
+                t->next = eo->expand;
+                eo->expand = kept;
+            }
+            e->opts_given = true;
         }
         cur = e->opts;
         def = cur->def;

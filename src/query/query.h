@@ -78,6 +78,7 @@ typedef struct Expand {
     const Rel *rel;      /* relation to expand */
     QueryOptions *opts;  /* options for the expanded entities, arena-owned */
     struct Expand *next; /* next sibling, arena-owned */
+    bool opts_given;     /* options were given in parentheses */
 } Expand;
 
 struct QueryOptions {

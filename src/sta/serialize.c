@@ -110,10 +110,13 @@ void sta_write_entity(StaOut *out, const EntityDef *def, const StoreRow *row,
     bool sel = o && o->select_given;
     bool first = true;
     buf_putc(b, '{');
-    if (!sel || o->select_id) {
+    if (!sel) {
         buf_puts(b, "\"@iot.selfLink\":");
         self_link(out, def, id);
         buf_printf(b, ",\"@iot.id\":%lld", (long long)id);
+        first = false;
+    } else if (o->select_id) {
+        buf_printf(b, "\"@iot.id\":%lld", (long long)id);
         first = false;
     }
     for (int i = 0; i < def->nprops; i++) {

@@ -309,22 +309,15 @@ static int stored_array(const char *text, json_t **out)
 }
 
 /* The result of an observation against the type(s) of its stream. */
-static int check_result(StoreConn *c, Arena *a, const EntityDef *sdef, int64_t sid,
+static int check_result(Arena *a, const EntityDef *sdef, const char *types_text,
                         const json_t *result, const char *prefix, Err *err)
 {
-    StoreRow *row;
-    int rc = store_get(c, a, sdef, sid, &row, err);
-    if (rc)
-        return rc;
     const char *field = fld(a, prefix, "result");
-    if (sdef->type == ENT_DATASTREAM) {
-        const char *ot = row->cols[model_prop(sdef, "observationType", 15)->slot].s;
-        return model_check_result(model_obs_type(ot), result, field, err);
-    }
+    if (sdef->type == ENT_DATASTREAM)
+        return model_check_result(model_obs_type(types_text), result, field, err);
     json_t *types;
-    int n = stored_array(row->cols[model_prop(sdef, "multiObservationDataTypes", 25)->slot].s,
-                        &types);
-    rc = 0;
+    int n = stored_array(types_text, &types);
+    int rc = 0;
     if (!json_is_array(result))
         rc = err_set(err, ERR_INVALID, field,
                      "%s must be an array: the Observation belongs to a MultiDatastream", field);
@@ -404,43 +397,24 @@ static int move_thing(StoreConn *c, int64_t thing, int64_t t, const int64_t *loc
     return rc;
 }
 
-/* The FeatureOfInterest generated from the stream's Thing's Location (§10.2.2). */
-static int generated_foi(WriteCtx *w, StoreConn *c, const EntityDef *sdef, int64_t sid,
-                         int64_t *foi, const char *prefix, Err *err)
+/* The FeatureOfInterest generated from the stream's Thing's Location (§10.2.2),
+ * made once per Location and reused until it is deleted. */
+static int generated_foi(WriteCtx *w, StoreConn *c, const StoreObsContext *ctx, int64_t *foi,
+                         const char *prefix, Err *err)
 {
-    StoreRow *stream, *loc = NULL;
-    int rc = store_get(c, w->a, sdef, sid, &stream, err);
-    if (rc)
-        return rc;
-    int64_t thing = stream->cols[model_rel(sdef, "Thing", 5)->fk_slot].i;
-    const EntityDef *tdef = model_entity(ENT_THING), *ldef = model_entity(ENT_LOCATION);
-    int64_t *locs;
-    size_t n;
-    if ((rc = store_related_ids(c, w->a, tdef, rel_named(ENT_THING, "Locations"), thing, &locs,
-                                &n, err)))
-        return rc;
-    for (size_t i = 0; i < n && !loc; i++) {
-        StoreRow *r;
-        if ((rc = store_get(c, w->a, ldef, locs[i], &r, err)))
-            return rc;
-        if (model_is_geojson_encoding(r->cols[ldef->encoding_slot].s))
-            loc = r;
+    if (ctx->feature_id) {
+        *foi = ctx->feature_id;
+        return 0;
     }
-    if (!loc)
+    if (!ctx->location_id)
         return err_set(err, ERR_MISSING, fld(w->a, prefix, "FeatureOfInterest"),
                        "%sFeatureOfInterest is missing and Thing %lld has no GeoJSON Location "
-                       "to derive it from", prefix, (long long)thing);
-    int gen_slot = ldef->ncols - 1; /* gen_feature_id */
-    if (loc->cols[gen_slot].type == SV_INT) {
-        bool ok;
-        if ((rc = store_exists(c, model_entity(ENT_FEATURE), loc->cols[gen_slot].i, &ok, err)))
-            return rc;
-        if (ok) {
-            *foi = loc->cols[gen_slot].i;
-            return 0;
-        }
-    }
-    const EntityDef *fdef = model_entity(ENT_FEATURE);
+                       "to derive it from", prefix, (long long)ctx->thing_id);
+    const EntityDef *fdef = model_entity(ENT_FEATURE), *ldef = model_entity(ENT_LOCATION);
+    StoreRow *loc;
+    int rc = store_get(c, w->a, ldef, ctx->location_id, &loc, err);
+    if (rc)
+        return rc;
     Vals v;
     memset(&v, 0, sizeof v);
     const char *names[] = {"name", "description", "encodingType"};
@@ -455,11 +429,12 @@ static int generated_foi(WriteCtx *w, StoreConn *c, const EntityDef *sdef, int64
     v.set[fs] = true;
     if ((rc = store_insert(c, fdef, v.v, v.set, foi, err)))
         return rc;
+    int gen_slot = ldef->ncols - 1; /* gen_feature_id */
     Vals u;
     memset(&u, 0, sizeof u);
     u.v[gen_slot] = (StoreValue){.type = SV_INT, .i = *foi};
     u.set[gen_slot] = true;
-    return store_update(c, ldef, loc->cols[0].i, u.v, u.set, err);
+    return store_update(c, ldef, ctx->location_id, u.v, u.set, err);
 }
 
 /* ================================================================ create */
@@ -578,12 +553,14 @@ static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
                            prefix);
         const EntityDef *sdef = model_entity(ds ? ENT_DATASTREAM : ENT_MULTI_DATASTREAM);
         int64_t sid = v.v[ds ? rd->fk_slot : rm->fk_slot].i;
-        if ((rc = check_result(c, a, sdef, sid, result, prefix, err)))
+        StoreObsContext ctx;
+        if ((rc = store_obs_context(c, a, sdef, sid, &ctx, err)) ||
+            (rc = check_result(a, sdef, ctx.types, result, prefix, err)))
             return rc;
         const Rel *rf = model_rel(def, "FeatureOfInterest", 17);
         if (!v.set[rf->fk_slot]) {
             int64_t foi;
-            if ((rc = generated_foi(w, c, sdef, sid, &foi, prefix, err)))
+            if ((rc = generated_foi(w, c, &ctx, &foi, prefix, err)))
                 return rc;
             v.v[rf->fk_slot] = (StoreValue){.type = SV_INT, .i = foi};
             v.set[rf->fk_slot] = true;
@@ -802,7 +779,10 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
                 res = json_loads(b.data, JSON_DECODE_ANY, &je);
                 buf_fini(&b);
             }
-            rc = check_result(c, a, sdef, sid, result ? result : res, "", err);
+            StoreObsContext ctx;
+            rc = store_obs_context(c, a, sdef, sid, &ctx, err);
+            if (!rc)
+                rc = check_result(a, sdef, ctx.types, result ? result : res, "", err);
             json_decref(res);
             if (rc)
                 return rc;
@@ -941,7 +921,8 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    w->now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    /* Server-assigned times are kept to the millisecond, as clients print them. */
+    w->now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000000 * 1000;
     w->job.fn = write_job;
     w->job.done = job_done;
     w->job.data = w;

@@ -120,6 +120,19 @@ int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err)
     return 0;
 }
 
+int store_step_cached(StoreConn *c, const char *sql, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, sql, &st, err);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        return store_sqlite_err(c, err);
+    return 0;
+}
+
 /* =========================================================== migrations */
 
 static int migrate(StoreConn *c, Err *err)
@@ -152,8 +165,16 @@ static int migrate(StoreConn *c, Err *err)
 
 /* ============================================================ open/close */
 
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const StoreConfig *cfg, Store **out, Err *err)
 {
+    /* Must precede the first use of SQLite: no global statistics mutex. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     Store *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
@@ -219,7 +240,7 @@ int store_read_begin(Store *s, StoreConn **out, Err *err)
     StoreConn *c = s->free_list;
     s->free_list = c->next_free;
     pthread_mutex_unlock(&s->pool_mu);
-    if (store_exec(c, "BEGIN", err)) {
+    if (store_step_cached(c, "BEGIN", err)) {
         store_read_end(s, c);
         return err->code;
     }
@@ -232,7 +253,7 @@ void store_read_end(Store *s, StoreConn *c)
     if (!c)
         return;
     if (!sqlite3_get_autocommit(c->db))
-        store_exec(c, "COMMIT", NULL);
+        store_step_cached(c, "COMMIT", NULL);
     pthread_mutex_lock(&s->pool_mu);
     c->next_free = s->free_list;
     s->free_list = c;
@@ -585,6 +606,49 @@ int store_related_ids(StoreConn *c, Arena *a, const EntityDef *def, const Rel *r
         return store_sqlite_err(c, err);
     *ids = v;
     *n = k;
+    return 0;
+}
+
+int store_obs_context(StoreConn *c, Arena *a, const EntityDef *stream, int64_t id,
+                      StoreObsContext *out, Err *err)
+{
+    bool multi = stream->type == ENT_MULTI_DATASTREAM;
+    const char *sql =
+        multi ? "SELECT d.multi_observation_data_types, d.thing_id, l.id, f.id"
+                " FROM multi_datastreams d"
+                " LEFT JOIN thing_locations tl ON tl.thing_id = d.thing_id"
+                " LEFT JOIN locations l ON l.id = tl.location_id AND l.encoding_type IN"
+                " ('application/geo+json', 'application/vnd.geo+json')"
+                " LEFT JOIN features f ON f.id = l.gen_feature_id"
+                " WHERE d.id = ? ORDER BY l.id IS NULL, l.id LIMIT 1"
+              : "SELECT d.observation_type, d.thing_id, l.id, f.id"
+                " FROM datastreams d"
+                " LEFT JOIN thing_locations tl ON tl.thing_id = d.thing_id"
+                " LEFT JOIN locations l ON l.id = tl.location_id AND l.encoding_type IN"
+                " ('application/geo+json', 'application/vnd.geo+json')"
+                " LEFT JOIN features f ON f.id = l.gen_feature_id"
+                " WHERE d.id = ? ORDER BY l.id IS NULL, l.id LIMIT 1";
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, sql, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            return store_sqlite_err(c, err);
+        return err_set(err, ERR_NOT_FOUND, stream->name, "no %s with id %lld", stream->name,
+                       (long long)id);
+    }
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    out->types = arena_strdup(a, t ? (const char *)t : "");
+    out->thing_id = sqlite3_column_int64(st, 1);
+    out->location_id = sqlite3_column_int64(st, 2);
+    out->feature_id = sqlite3_column_int64(st, 3);
+    sqlite3_reset(st);
+    if (!out->types)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
     return 0;
 }
 

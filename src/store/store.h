@@ -144,6 +144,22 @@ int store_unlink_all(StoreConn *c, const Rel *rel, int64_t this_id, Err *err);
 int store_related_ids(StoreConn *c, Arena *a, const EntityDef *def, const Rel *rel,
                       int64_t this_id, int64_t **ids, size_t *n, Err *err);
 
+/*
+ * What creating an Observation in a (Multi)Datastream needs to know, in one
+ * query: the stream's observation type(s) and its Thing's first GeoJSON
+ * Location with the FeatureOfInterest generated from it (if it still exists).
+ */
+typedef struct StoreObsContext {
+    const char *types;    /* observationType, or the multiObservationDataTypes JSON; arena */
+    int64_t thing_id;
+    int64_t location_id;  /* 0 when the Thing has no GeoJSON Location */
+    int64_t feature_id;   /* generated FeatureOfInterest of that Location, 0 if none */
+} StoreObsContext;
+
+/* ERR_NOT_FOUND if the stream does not exist. */
+int store_obs_context(StoreConn *c, Arena *a, const EntityDef *stream, int64_t id,
+                      StoreObsContext *out, Err *err);
+
 /* Time of the latest HistoricalLocation of a Thing; *found = false if none. */
 int store_latest_hl_time(StoreConn *c, int64_t thing_id, int64_t *t, bool *found, Err *err);
 

@@ -57,6 +57,9 @@ void store_conn_close(StoreConn *c);
 /* Prepared statement for sql from the connection's cache (reset, bindings cleared). */
 int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err);
 
+/* Runs a cached statement without parameters (BEGIN, COMMIT, SAVEPOINT ...). */
+int store_step_cached(StoreConn *c, const char *sql, Err *err);
+
 /* Executes SQL without results (no parameters). */
 int store_exec(StoreConn *c, const char *sql, Err *err);
 

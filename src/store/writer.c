@@ -20,7 +20,7 @@ static void run_batch(Store *s, StoreJob *batch)
     StoreConn *c = s->writer_conn;
     Err berr;
     err_init(&berr);
-    int rc = store_exec(c, "BEGIN IMMEDIATE", &berr);
+    int rc = store_step_cached(c, "BEGIN IMMEDIATE", &berr);
     for (StoreJob *j = batch; j; j = j->next) {
         if (rc) {
             j->rc = rc;
@@ -28,7 +28,7 @@ static void run_batch(Store *s, StoreJob *batch)
             continue;
         }
         err_init(&j->err);
-        if (store_exec(c, "SAVEPOINT job", &j->err)) {
+        if (store_step_cached(c, "SAVEPOINT job", &j->err)) {
             j->rc = j->err.code;
             continue;
         }
@@ -48,11 +48,11 @@ static void run_batch(Store *s, StoreJob *batch)
                 rc = store_exec(c, "BEGIN IMMEDIATE", &berr);
                 continue;
             }
-            store_exec(c, "ROLLBACK TO job", NULL);
+            store_step_cached(c, "ROLLBACK TO job", NULL);
         }
-        store_exec(c, "RELEASE job", NULL);
+        store_step_cached(c, "RELEASE job", NULL);
     }
-    if (!rc && store_exec(c, "COMMIT", &berr)) {
+    if (!rc && store_step_cached(c, "COMMIT", &berr)) {
         /* The batch is lost as a whole: tell every job that thought it succeeded. */
         store_exec(c, "ROLLBACK", NULL);
         for (StoreJob *j = batch; j; j = j->next) {

@@ -340,3 +340,16 @@ test('serve: an address already in use is reported, exit non-zero, no hang', asy
     assert.equal(await s.stop(), 0);
     void freePort;
 });
+
+test('serve: a database in a missing directory or a corrupt file is an error, not a crash or hang', async () => {
+    const r = await runCli(['serve', '--db', '/nonexistent-dir/sub/k.db', '--listen', `127.0.0.1:${await freePort()}`], { timeoutMs: 15000 });
+    assert.ok(r.code !== 0 && r.code !== null, `exit code ${r.code} signal ${r.signal}`);
+    assert.match(r.stderr, /nonexistent-dir/);
+    const dir = tmpDir();
+    const db = path.join(dir, 'k.db');
+    fs.writeFileSync(db, Buffer.alloc(8192, 0x5a));
+    const r2 = await runCli(['serve', '--db', db, '--listen', `127.0.0.1:${await freePort()}`], { timeoutMs: 15000 });
+    assert.ok(r2.code !== 0 && r2.code !== null, `corrupt db: exit code ${r2.code} signal ${r2.signal}`);
+    assert.ok(r2.stderr.length > 0);
+    assert.ok(!/AddressSanitizer|runtime error/.test(r2.stderr), r2.stderr);
+});

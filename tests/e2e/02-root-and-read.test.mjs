@@ -293,7 +293,7 @@ test('links follow the Host header', async () => {
     const r = await getWithHeaders(s, `/v1.1/Things(${g.thing})`, { Host: 'sta.example.com:8443' });
     assert.equal(r.status, 200);
     const base = 'http://sta.example.com:8443/v1.1';
-    assertEntity(assert, r.json, 'Things', g.thing, { name: bodies.thing.name }, { base });
+    assertEntity(assert, r.json, 'Things', g.thing, { name: bodies.thing.name }, { base, partial: true });
     const root = await getWithHeaders(s, '/v1.1', { Host: 'sta.example.com:8443' });
     for (const v of root.json.value) assert.equal(v.url, `${base}/${v.name}`);
     const ref = await getWithHeaders(s, `/v1.1/Datastreams(${g.ds})/Thing/$ref`, { Host: 'sta.example.com:8443' });
@@ -306,11 +306,11 @@ test('X-Forwarded-Proto and X-Forwarded-Host override scheme and host', async ()
     });
     assert.equal(r.status, 200);
     assertEntity(assert, r.json, 'Datastreams', g.ds, { name: bodies.ds.name },
-        { base: 'https://proxy.example.org/v1.1', ignore: ['observedArea'] });
+        { base: 'https://proxy.example.org/v1.1', partial: true });
     r = await getWithHeaders(s, `/v1.1/Things(${g.thing})`, { Host: 'inner.example.net:8080', 'X-Forwarded-Proto': 'https' });
-    assertEntity(assert, r.json, 'Things', g.thing, {}, { base: 'https://inner.example.net:8080/v1.1' });
+    assertEntity(assert, r.json, 'Things', g.thing, {}, { base: 'https://inner.example.net:8080/v1.1', partial: true });
     r = await getWithHeaders(s, `/v1.1/Things(${g.thing})`, { Host: 'inner.example.net:8080', 'X-Forwarded-Host': 'outer.example.net' });
-    assertEntity(assert, r.json, 'Things', g.thing, {}, { base: 'http://outer.example.net/v1.1' });
+    assertEntity(assert, r.json, 'Things', g.thing, {}, { base: 'http://outer.example.net/v1.1', partial: true });
     r = await getWithHeaders(s, '/v1.1/Things?$top=1', { Host: 'x', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'p.example.org' });
     assert.ok(r.json['@iot.nextLink'].startsWith('https://p.example.org/v1.1/Things?'), r.json['@iot.nextLink']);
     // the POST Location header too

@@ -413,3 +413,35 @@ test('POST to a navigation path with the same parent also in the body: 201', asy
     const r = await s.post(`Datastreams(${a.ds})/Observations`, { result: 1, phenomenonTime: '2024-01-01T00:00:00Z', Datastream: { '@iot.id': a.ds } });
     assert.equal(r.status, 201, r.text);
 });
+
+test('strings, numbers and JSON round-trip exactly (text and JSON types)', async () => {
+    const a = await streamOn([fixtures.location(150)], 150);
+    const any = (await s.create('Datastreams', fixtures.datastream(151, a.thing,
+        (await s.getJson(`Datastreams(${a.ds})/Sensor`))['@iot.id'],
+        (await s.getJson(`Datastreams(${a.ds})/ObservedProperty`))['@iot.id'], { observationType: OT.observation })))['@iot.id'];
+    const name = 'Straße "quoted" \\ back\\slash\ttab\nnewline \u2028 ☔ 🚰 \u0001';
+    const t = await s.post('Things', { name, description: '', properties: { 'key with space': 'v', ümlaut: 'ö', empty: {}, arr: [] } });
+    assert.equal(t.status, 201, t.text);
+    const got = await s.getJson(`Things(${t.json['@iot.id']})`);
+    assert.equal(got.name, name);
+    assert.equal(got.description, '');
+    assert.deepEqual(got.properties, { 'key with space': 'v', ümlaut: 'ö', empty: {}, arr: [] });
+    const v = await s.get(`Things(${t.json['@iot.id']})/name/$value`);
+    assert.equal(v.text, name, '$value is the raw UTF-8 string');
+    // numbers keep their JSON form: an integer is not turned into 3.0, doubles keep every digit
+    for (const [text, value] of [['3', 3], ['-0.5', -0.5], ['0.30000000000000004', 0.30000000000000004],
+        ['1.7976931348623157e+308', 1.7976931348623157e308], ['5e-324', 5e-324], ['9007199254740991', 9007199254740991]]) {
+        const r = await s.post('Observations', `{"result": ${text}, "phenomenonTime": "2024-01-01T00:00:00Z", "Datastream": {"@iot.id": ${any}}}`);
+        assert.equal(r.status, 201, `${text}: ${r.text}`);
+        const g2 = await s.get(`Observations(${r.json['@iot.id']})`);
+        assert.equal(g2.json.result, value, text);
+        if (Number.isInteger(value) && Math.abs(value) < 1e15) {
+            assert.match(g2.text, new RegExp(`"result"\\s*:\\s*${text}[,}]`), `integer ${text} stays an integer: ${g2.text}`);
+        }
+        const raw = await s.get(`Observations(${r.json['@iot.id']})/result/$value`);
+        assert.equal(Number(raw.text), value, `$value of ${text}: ${raw.text}`);
+    }
+    const r = await s.post('Observations', { result: '99', phenomenonTime: '2024-01-01T00:00:00Z', Datastream: { '@iot.id': any } });
+    assert.equal(r.status, 201);
+    assert.equal((await s.getJson(`Observations(${r.json['@iot.id']})`)).result, '99', 'a string stays a string');
+});

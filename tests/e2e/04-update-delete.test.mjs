@@ -313,3 +313,60 @@ test('PATCH an Observation result to null in an OM_Observation stream; wrong-typ
     assert.equal(bad.json.field, 'result');
     assert.equal((await s.getJson(`Observations(${g.obs[0]})`)).result, 0);
 });
+
+test('latest observation, count and extent stay right when observations go away by cascade', async () => {
+    const g = await graph();
+    const foi2 = (await s.create('FeaturesOfInterest', fixtures.featureOfInterest(800)))['@iot.id'];
+    const late = await s.create('Observations', {
+        result: 9, phenomenonTime: '2024-06-01T00:00:00Z', resultTime: '2024-06-01T00:00:01Z',
+        Datastream: { '@iot.id': g.ds }, FeatureOfInterest: { '@iot.id': foi2 },
+    });
+    const latestOf = async () => (await s.getJson(`Datastreams(${g.ds})?$expand=Observations($top=1;$orderby=phenomenonTime desc)`)).Observations.map((o) => o['@iot.id']);
+    const countOf = async () => (await s.getJson(`Datastreams(${g.ds})/Observations?$count=true&$top=1`))['@iot.count'];
+    assert.deepEqual(await latestOf(), [late['@iot.id']]);
+    assert.equal(await countOf(), 3);
+    // deleting the FoI deletes the latest observation
+    assert.equal((await s.del(`FeaturesOfInterest(${foi2})`)).status, 200);
+    assert.deepEqual(await latestOf(), [g.obs[1]]);
+    assert.equal(await countOf(), 2);
+    let d = await s.getJson(`Datastreams(${g.ds})`);
+    assert.equal(d.phenomenonTime, '2024-01-01T00:00:00.000Z/2024-01-01T00:01:00.000Z');
+    assert.ok(d.resultTime === undefined || d.resultTime === null, `no resultTime left: ${d.resultTime}`);
+    // deleting the latest directly
+    assert.equal((await s.del(`Observations(${g.obs[1]})`)).status, 200);
+    assert.deepEqual(await latestOf(), [g.obs[0]]);
+    assert.equal(await countOf(), 1);
+    // moving an old observation to the front by PATCH
+    const o = await s.create('Observations', { result: 3, phenomenonTime: '2024-03-01T00:00:00Z', Datastream: { '@iot.id': g.ds }, FeatureOfInterest: { '@iot.id': g.foi } });
+    assert.deepEqual(await latestOf(), [o['@iot.id']]);
+    assert.equal((await s.patch(`Observations(${g.obs[0]})`, { phenomenonTime: '2025-01-01T00:00:00Z' })).status, 200);
+    assert.deepEqual(await latestOf(), [g.obs[0]]);
+    // the map query agrees
+    const map = await s.getJson(`Things(${g.thing})?$expand=Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))`);
+    assert.deepEqual(map.Datastreams.map((x) => x.Observations.map((y) => y['@iot.id'])), [[g.obs[0]]]);
+    // deleting the last one leaves an empty datastream
+    for (const id of [g.obs[0], o['@iot.id']]) assert.equal((await s.del(`Observations(${id})`)).status, 200);
+    assert.deepEqual(await latestOf(), []);
+    assert.equal(await countOf(), 0);
+    d = await s.getJson(`Datastreams(${g.ds})`);
+    assert.ok(d.phenomenonTime === undefined || d.phenomenonTime === null, `empty datastream has no phenomenonTime: ${d.phenomenonTime}`);
+});
+
+test('PATCH and DELETE through navigation paths check every parent in the path', async () => {
+    const a = await graph();
+    const b = await graph();
+    // wrong parent: 404, nothing changed
+    let r = await s.patch(`Things(${b.thing})/Datastreams(${a.ds})`, { description: 'via wrong parent' });
+    assert.equal(r.status, 404, r.text);
+    r = await s.del(`Things(${b.thing})/Datastreams(${a.ds})/Observations(${a.obs[0]})`);
+    assert.equal(r.status, 404, r.text);
+    assert.equal((await s.getJson(`Datastreams(${a.ds})`)).description, 'Description of datastream ' + (n - 1));
+    assert.equal((await s.get(`Observations(${a.obs[0]})`)).status, 200);
+    // right parents: 200
+    r = await s.patch(`Things(${a.thing})/Datastreams(${a.ds})`, { description: 'via path' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await s.getJson(`Datastreams(${a.ds})`)).description, 'via path');
+    r = await s.del(`Things(${a.thing})/Datastreams(${a.ds})/Observations(${a.obs[0]})`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await s.get(`Observations(${a.obs[0]})`)).status, 404);
+});

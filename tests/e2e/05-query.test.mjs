@@ -391,3 +391,24 @@ test('nextLink present exactly when more results exist', async () => {
     assert.ok(!('@iot.nextLink' in r2));
     assert.notEqual(r2.value[0]['@iot.id'], r.value[0]['@iot.id']);
 });
+
+test('nextLink keeps $select, $expand and $count on every page', async () => {
+    const pages = await followAll(`Datastreams(${g.a})/Observations?$select=result&$orderby=result asc&$top=10&$count=true`);
+    assert.equal(pages.length, 3);
+    for (const p of pages) {
+        for (const o of p.value) assert.deepEqual(Object.keys(o), ['result']);
+        assert.equal(p['@iot.count'], N_A, 'count on every page');
+    }
+    const tp = await followAll(`Things?$top=4&$orderby=name&$expand=Datastreams($select=name)&$select=name`);
+    const all = tp.flatMap((p) => p.value);
+    assert.deepEqual(all.map((t) => t.name), ['a', 'a2', 'b', 'c', 'd', 'zz-station']);
+    for (const t of all) assert.deepEqual(Object.keys(t).sort(), ['Datastreams', 'name']);
+    assert.deepEqual(all.at(-1).Datastreams.map((d) => d.name).sort(), ['A temperature', 'B humidity']);
+});
+
+test('percent-encoded query option names and values are decoded', async () => {
+    let r = await s.getJson('Things?%24top=1&%24orderby=name%20desc');
+    assert.deepEqual(r.value.map((t) => t.name), ['zz-station']);
+    r = await s.getJson(`Things(${g.q})?$select=name&$expand=Datastreams(%24select%3Dname%3B%24orderby%3Dname)`);
+    assert.deepEqual(r, { name: 'zz-station', Datastreams: [{ name: 'A temperature' }, { name: 'B humidity' }] });
+});

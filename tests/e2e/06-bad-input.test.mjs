@@ -444,6 +444,10 @@ test('no client mistake is a 5xx: a grab bag of odd requests', async () => {
         ['PATCH', `Things(${g.thing})`, { '@iot.id': g.thing + 1 }],
         ['PATCH', `Things(${g.thing})`, []],
         ['PATCH', `Things(${g.thing})`, null],
+        ['GET', `Things?$select=${Array(2000).fill('name').join(',')}`],
+        ['GET', `Things?$orderby=${Array(1000).fill('name asc').join(',')}`],
+        ['GET', `Things?$expand=${'Datastreams($expand='.repeat(200)}Thing${')'.repeat(200)}`],
+        ['GET', `Things(${g.thing})/${'Datastreams(1)/Thing/'.repeat(100)}name`],
     ];
     for (const [m, p, b] of odd) {
         const r = await s.request(m, p, b === null ? 'null' : b);

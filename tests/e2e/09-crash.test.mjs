@@ -39,7 +39,7 @@ const idFromLocation = (loc) => {
     return m ? Number(m[1]) : null;
 };
 
-test('SIGKILL during a burst of 32 concurrent POST loops: every acknowledged observation survives', { timeout: 90000 }, async () => {
+test('SIGKILL during a burst of 32 concurrent POST loops: every acknowledged observation survives', { timeout: 90000 }, async (t) => {
     const s = await startServer();
     servers.push(s);
     const { ds } = await setup(s);
@@ -88,6 +88,7 @@ test('SIGKILL during a burst of 32 concurrent POST loops: every acknowledged obs
     const s2 = await startServer({ dbPath: s.dbPath });
     servers.push(s2);
     const stored = await readAll(s2, ds);
+    t.diagnostic(`acknowledged ${acked.size} (${ackedBeforeKill} before the kill), stored ${stored.size}`);
     const lost = [];
     const wrong = [];
     for (const [id, result] of acked) {

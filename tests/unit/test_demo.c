@@ -56,6 +56,8 @@ typedef struct Fake {
     int things_exist;    /* GET /Things?$top=1 answers one Thing */
     size_t fail_thing;   /* 1-based POST /Things to refuse with 400, 0 = none */
     size_t page;         /* datastreams per page of the listing */
+    int reject_top;      /* answer 400 to $top=10000, as a strict server may */
+    int empty_201;       /* answer POST /Sensors and /ObservedProperties with no body */
     json_t *sensors;     /* array, id = index + 1 */
     json_t *ops;         /* array, id = index + 1 */
     json_t *things;      /* array of POSTed Things, as received */
@@ -197,6 +199,8 @@ static char *post_thing(Fake *f, const char *body, int *status)
 
 static char *list_datastreams(Fake *f, const char *path, int *status)
 {
+    if (f->reject_top && strstr(path, "$top=10000"))
+        return answer(status, 400, json_pack("{s:s}", "message", "$top: at most 1000"));
     const char *skip_s = strstr(path, "$skip=");
     size_t skip = skip_s ? (size_t)strtoul(skip_s + 6, NULL, 10) : 0,
            n = json_array_size(f->datastreams);
@@ -239,7 +243,17 @@ static int fake_request(void *data, const char *method, const char *path, const 
         assert_non_null(e);
         json_array_append_new(coll, e);
         json_object_set_new(e, "@iot.id", json_integer((json_int_t)json_array_size(coll)));
-        *resp = answer(status, 201, json_deep_copy(e));
+        if (f->empty_201) {
+            *status = 201;
+            *resp = dup_str("");
+        } else {
+            *resp = answer(status, 201, json_deep_copy(e));
+        }
+    } else if (!strcmp(method, "GET") && strstr(path, "?$orderby=id%20desc&$top=1") &&
+               (!strncmp(path, "/Sensors?", 9) || !strncmp(path, "/ObservedProperties?", 20))) {
+        json_t *coll = path[1] == 'S' ? f->sensors : f->ops;
+        json_t *last = json_array_get(coll, json_array_size(coll) - 1);
+        *resp = answer(status, 200, json_pack("{s:[O]}", "value", last));
     } else if (!strcmp(method, "POST") && !strcmp(path, "/Things")) {
         *resp = post_thing(f, body, status);
     } else if (!strcmp(method, "GET") && !strncmp(path, "/Datastreams?", 13)) {
@@ -459,6 +473,33 @@ static void test_seed_reports_server_error(void **state)
     assert_non_null(strstr(err.msg, "HTTP 400"));
     assert_non_null(strstr(err.msg, "location: invalid GeoJSON"));
     assert_int_equal(json_array_size(f->things), 3); /* stopped at the first failure */
+    fake_free(f);
+}
+
+static void test_seed_without_ids_in_201(void **state)
+{
+    (void)state;
+    Fake *f = fake_new();
+    f->empty_201 = 1;
+    seed_fake(f);
+    assert_false(f->bad_link);
+    assert_true(json_array_size(f->datastreams) > 100);
+    fake_free(f);
+}
+
+static void test_sim_lists_when_top_is_refused(void **state)
+{
+    (void)state;
+    Fake *f = fake_new();
+    seed_fake(f);
+    f->reject_top = 1;
+    DemoApi api = {fake_request, f};
+    Err err;
+    err_init(&err);
+    DemoSim *sim = demo_sim_new(&api, 1, T0, &err);
+    assert_non_null(sim);
+    assert_int_equal(demo_sim_listed_count(sim), json_array_size(f->datastreams));
+    demo_sim_free(sim);
     fake_free(f);
 }
 
@@ -829,6 +870,8 @@ int main(void)
         cmocka_unit_test(test_seed_skips_when_things_exist),
         cmocka_unit_test(test_seed_reports_server_error),
         cmocka_unit_test(test_seed_missing_file),
+        cmocka_unit_test(test_seed_without_ids_in_201),
+        cmocka_unit_test(test_sim_lists_when_top_is_refused),
         cmocka_unit_test(test_seed_bad_key),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_local_time),
