@@ -285,10 +285,7 @@ static int order_item(void *vctx, const char *s, size_t n, Err *err)
             return err_set(err, ERR_BAD_REQUEST, "$orderby",
                            "$orderby: %s has no property '%.*s'", o->def->name, (int)name_len,
                            s);
-        if (it.prop->type == PT_OBJECT || it.prop->type == PT_UOM_ARRAY ||
-            it.prop->type == PT_TYPE_ARRAY || it.prop->type == PT_GEO)
-            return err_set(err, ERR_BAD_REQUEST, "$orderby",
-                           "$orderby: '%s' is not an orderable property", it.prop->name);
+        /* JSON-valued properties order by their JSON text, as other servers do. */
     }
     if (o->norder == QUERY_MAX_ORDER)
         return err_set(err, ERR_BAD_REQUEST, "$orderby", "$orderby: at most %d keys",

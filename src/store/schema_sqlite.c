@@ -22,6 +22,12 @@
 
 #include <stddef.h>
 
+/* NEW is the latest: by phenomenonTime, then by id (the order of
+ * "$orderby=phenomenonTime desc" and of the delete trigger's look-up). */
+#define NEWER                                                                        \
+    "(last_phen IS NULL OR NEW.phen_start > last_phen OR"                            \
+    " (NEW.phen_start = last_phen AND NEW.id >= last_obs_id))"
+
 /* The UPDATE that adds NEW to the statistics of its (multi)datastream. */
 #define STATS_ADD(tbl, col)                                                          \
     " UPDATE " tbl " SET obs_count = obs_count + 1,"                                 \
@@ -32,10 +38,8 @@
     "    ELSE min(coalesce(result_start, NEW.result_time), NEW.result_time) END,"    \
     "  result_end = CASE WHEN NEW.result_time IS NULL THEN result_end"               \
     "    ELSE max(coalesce(result_end, NEW.result_time), NEW.result_time) END,"      \
-    "  last_obs_id = CASE WHEN last_phen IS NULL OR NEW.phen_start >= last_phen"     \
-    "    THEN NEW.id ELSE last_obs_id END,"                                          \
-    "  last_phen = CASE WHEN last_phen IS NULL OR NEW.phen_start >= last_phen"       \
-    "    THEN NEW.phen_start ELSE last_phen END"                                     \
+    "  last_obs_id = CASE WHEN " NEWER " THEN NEW.id ELSE last_obs_id END,"         \
+    "  last_phen = CASE WHEN " NEWER " THEN NEW.phen_start ELSE last_phen END"       \
     " WHERE NEW." col " IS NOT NULL AND id = NEW." col ";"
 
 /* The UPDATE that takes OLD out of the statistics of its (multi)datastream. */

@@ -118,6 +118,8 @@ void *arena_zalloc(Arena *a, size_t n)
 
 char *arena_strndup(Arena *a, const char *s, size_t n)
 {
+    if (n == SIZE_MAX)
+        return NULL;
     char *p = arena_alloc(a, n + 1);
     if (!p)
         return NULL;

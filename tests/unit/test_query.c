@@ -424,10 +424,11 @@ static const OptCase opt_cases[] = {
     {TH, "$orderby=name DESC", BR, "expected 'asc' or 'desc'", "$orderby"},
     {TH, "$orderby=nope", BR, "Thing has no property 'nope'", "$orderby"},
     {TH, "$orderby=Datastreams", BR, "has no property 'Datastreams'", "$orderby"},
-    {TH, "$orderby=properties", BR, "'properties' is not an orderable property", "$orderby"},
-    {LO, "$orderby=location", BR, "'location' is not an orderable property", "$orderby"},
-    {DS, "$orderby=unitOfMeasurement", BR, "not an orderable property", "$orderby"},
-    {DS, "$orderby=observedArea desc", BR, "not an orderable property", "$orderby"},
+    /* JSON-valued properties order by their JSON text (FROST's tests order by parameters). */
+    {TH, "$orderby=properties", 0, "top=100 ord=[properties asc]", NULL},
+    {LO, "$orderby=location", 0, "top=100 ord=[location asc]", NULL},
+    {DS, "$orderby=unitOfMeasurement", 0, "top=100 ord=[unitOfMeasurement asc]", NULL},
+    {DS, "$orderby=observedArea desc", 0, "top=100 ord=[observedArea desc]", NULL},
     {TH, "$orderby=id,id,id,id,id,id,id,id,id", BR, "at most 8 keys", "$orderby"},
     {TH, "$orderby=", BR, "empty item", "$orderby"},
     /* $expand */
