@@ -33,6 +33,7 @@
 #   BENCH_SKIP_COUNT=1       skip $count over BENCH_COUNT_ROWS observations
 #   BENCH_SKIP_SERVER=1      skip everything that needs build/klammer
 #   BENCH_TMPDIR             where the databases go (${TMPDIR:-/tmp})
+#   BENCH_WAIT_IDLE          wait up to this many seconds for a load average < 0.5 (0)
 #   BENCH_RESULTS            results file (bench/results/YYYY-MM-DD.md for a
 #                            complete full run, else build/bench/YYYY-MM-DD-partial.md)
 #
@@ -84,6 +85,24 @@ fi
 
 log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+
+# Other work on the machine distorts every figure: say how busy it was, and
+# with BENCH_WAIT_IDLE=SECONDS wait up to that long for a 1-minute load < 0.5.
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+if [ "${BENCH_WAIT_IDLE:-0}" -gt 0 ]; then
+    waited=0
+    while awk -v l="$(loadavg)" 'BEGIN { exit !(l >= 0.5) }' && [ $waited -lt "$BENCH_WAIT_IDLE" ]; do
+        [ $waited = 0 ] && log "waiting for the load average ($(loadavg)) to fall below 0.5"
+        sleep 10; waited=$((waited + 10))
+    done
+fi
+LOAD_START=$(loadavg)
+# CPU seconds used by the whole machine, and by this script and its children
+# (all waited for): the difference is what other processes took meanwhile.
+cpu_all() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.1f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+cpu_ours() { times | awk '{ for (i = 1; i <= NF; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } } END { printf "%.1f", s }'; }
+CPU_ALL0=$(cpu_all) CPU_OURS0=$(cpu_ours) WALL0=$(date +%s)
+[ "${LOAD_START%%.*}" -lt 1 ] || log "WARNING: load average $LOAD_START: other processes will distort the figures"
 
 # --- temporary directory, servers, cleanup -----------------------------------
 TMP=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/klammer-bench.XXXXXX")
@@ -153,7 +172,7 @@ DETAILS=$TMP/details
 : >"$DETAILS"
 put() { echo "$1=$2" >>"$KV"; }
 get() { sed -n "s/^$1=//p" "$KV" | tail -n 1; }
-detail() { printf '%s\n' "$*" >>"$DETAILS"; }
+detail() { case $1 in "### "*) echo >>"$DETAILS" ;; esac; printf '%s\n' "$*" >>"$DETAILS"; }
 
 # --- wrk -------------------------------------------------------------------------
 to_ms() { # wrk's 96.00us / 1.23ms / 1.50s -> milliseconds
@@ -203,6 +222,14 @@ wrk_summary() {
     detail '```'
     [ -z "${non2xx}" ] || log "  WARNING: $name: $non2xx answers were not 2xx/3xx"
     [ -z "${sockerr}" ] || log "  WARNING: $name: socket errors: $sockerr"
+}
+
+# paired NAME CEILING: the ratio of each run of NAME to the ceiling run of
+# the same round, in order ("11.3 %, 9.6 %, ...").
+paired() {
+    sort -n -k2 "$TMP/wrk-$1.rates" | cut -d' ' -f1 >"$TMP/pa"
+    sort -n -k2 "$TMP/wrk-$2.rates" | cut -d' ' -f1 >"$TMP/pb"
+    paste -d' ' "$TMP/pa" "$TMP/pb" | awk '{ printf "%s%.1f %%", sep, 100 * $1 / $2; sep = ", " }'
 }
 
 # The HTTP ceiling server.
@@ -330,6 +357,9 @@ if [ "$SKIP_HTTP" != 1 ]; then
     wrk_summary post
     wrk_summary latest
     wrk_summary page
+    if [ "$SKIP_CEILINGS" != 1 ]; then
+        put pairs "POST $(paired post ceil_post); GET latest $(paired latest ceil_get); GET page $(paired page ceil_get)"
+    fi
     put page_bytes "$(curl -s "$page_url" | wc -c)"
     put rss_kib "$(rss_kib "$SERVER_PID" VmRSS)"
     put hwm_kib "$(rss_kib "$SERVER_PID" VmHWM)"
@@ -499,6 +529,9 @@ if [ -s "$TMP/server.log" ]; then
     tail -n 10 "$TMP/server.log" | cut -c1-300 >>"$DETAILS"
     detail '```'
 fi
+others_pct=$(awk -v a="$(cpu_all)" -v a0="$CPU_ALL0" -v o="$(cpu_ours)" -v o0="$CPU_OURS0" \
+    -v w=$(($(date +%s) - WALL0)) -v n="$(nproc)" \
+    'BEGIN { x = ((a - a0) - (o - o0)) / (w * n) * 100; if (x < 0) x = 0; printf "%.0f", x }')
 {
     echo "# Klammer benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
     echo
@@ -506,6 +539,7 @@ fi
     echo "SQLite $(pkg-config --modversion sqlite3), libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)."
     echo "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s, median of $REPEAT run(s) after ${WARMUP} s warm-up;"
     echo "server and ceiling with $SRV_THREADS threads, Klammer --log-level $LOG_LEVEL; databases in $(dirname "$TMP")."
+    echo "Other processes used $others_pct % of the machine's CPU during the run (load average $LOAD_START at start)$(awk -v p="$others_pct" 'BEGIN { if (p >= 5) printf ": **the machine was busy with other work, the figures are distorted**" }')."
     [ "${BENCH_QUICK:-0}" = 1 ] && echo "**BENCH_QUICK=1: small sizes, not comparable with a full run.**"
     echo
     echo "| figure | value | ceiling | ratio | aim | met |"
@@ -530,6 +564,9 @@ fi
     echo
     if [ -n "$(get post_rps)" ]; then
         echo "Latency under wrk load (p50 / p99, ms): POST $(get post_p50) / $(get post_p99), GET latest $(get latest_p50) / $(get latest_p99), GET page $(get page_p50) / $(get page_p99)."
+    fi
+    if [ -n "$(get pairs)" ]; then
+        echo "Ratio of each round's run to the ceiling run just before it: $(get pairs)."
     fi
     if [ -n "$(get hwm_kib)" ]; then
         echo "Peak resident memory during the HTTP workloads: $(mib "$(get hwm_kib)") MiB."

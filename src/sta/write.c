@@ -109,6 +109,8 @@ static int text_value(Arena *a, const json_t *j, StoreValue *v, Err *err)
 
 static const char *fld(Arena *a, const char *prefix, const char *name)
 {
+    if (!prefix[0])
+        return name; /* the common case costs nothing */
     const char *f = arena_printf(a, "%s%s", prefix, name);
     return f ? f : name;
 }

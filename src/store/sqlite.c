@@ -75,6 +75,7 @@ static void cache_clear(StoreConn *c)
         c->buckets[i] = NULL;
     }
     c->nstmts = 0;
+    memset(c->ins, 0, sizeof c->ins);
 }
 
 void store_conn_close(StoreConn *c)
@@ -453,6 +454,9 @@ static void bind_value(sqlite3_stmt *st, int i, const StoreValue *v)
     }
 }
 
+static int insert_stmt(StoreConn *c, const EntityDef *def, const bool *set, sqlite3_stmt **out,
+                       Err *err);
+
 static int step_done(StoreConn *c, sqlite3_stmt *st, Err *err)
 {
     int step = sqlite3_step(st);
@@ -465,6 +469,38 @@ static int step_done(StoreConn *c, sqlite3_stmt *st, Err *err)
 int store_insert(StoreConn *c, const EntityDef *def, const StoreValue *vals, const bool *set,
                  int64_t *id, Err *err)
 {
+    uint32_t mask = 0;
+    for (int i = 1; i < def->ncols; i++)
+        if (set[i])
+            mask |= 1u << i;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    for (int k = 0; k < 4 && !st; k++)
+        if (c->ins[def->type][k].stmt && c->ins[def->type][k].mask == mask) {
+            st = c->ins[def->type][k].stmt;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+    if (!st && (rc = insert_stmt(c, def, set, &st, err)))
+        return rc;
+    int slot = c->ins_next[def->type];
+    if (c->ins[def->type][slot].stmt != st) {
+        c->ins[def->type][slot].stmt = st;
+        c->ins[def->type][slot].mask = mask;
+        c->ins_next[def->type] = (slot + 1) % 4;
+    }
+    for (int i = 1, k = 1; i < def->ncols; i++)
+        if (set[i])
+            bind_value(st, k++, &vals[i]);
+    if ((rc = step_done(c, st, err)))
+        return rc;
+    *id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+static int insert_stmt(StoreConn *c, const EntityDef *def, const bool *set, sqlite3_stmt **out,
+                       Err *err)
+{
     Buf sql;
     buf_init(&sql);
     buf_printf(&sql, "INSERT INTO %s(", def->table);
@@ -476,18 +512,9 @@ int store_insert(StoreConn *c, const EntityDef *def, const StoreValue *vals, con
     for (int i = 0; i < n; i++)
         buf_puts(&sql, i ? ",?" : "?");
     buf_puts(&sql, ")");
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, sql.data, &st, err);
+    int rc = store_stmt(c, sql.data, out, err);
     buf_fini(&sql);
-    if (rc)
-        return rc;
-    for (int i = 1, k = 1; i < def->ncols; i++)
-        if (set[i])
-            bind_value(st, k++, &vals[i]);
-    if ((rc = step_done(c, st, err)))
-        return rc;
-    *id = sqlite3_last_insert_rowid(c->db);
-    return 0;
+    return rc;
 }
 
 int store_update(StoreConn *c, const EntityDef *def, int64_t id, const StoreValue *vals,

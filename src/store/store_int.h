@@ -27,6 +27,12 @@ struct StoreConn {
     StmtEntry *buckets[STMT_CACHE_BUCKETS];
     int nstmts;
     StoreConn *next_free; /* read pool free list */
+    /* INSERT statements by entity type and set of columns (most recent few). */
+    struct {
+        uint32_t mask;        /* columns set, bit = slot */
+        sqlite3_stmt *stmt;   /* borrowed from the statement cache */
+    } ins[ENT__COUNT][4];
+    int ins_next[ENT__COUNT];
 };
 
 struct Store {

@@ -26,8 +26,9 @@ void err_init(Err *e)
 
 static int index_of(int code)
 {
-    int i = -code;
-    return (i >= 0 && i < (int)ERR__COUNT) ? i : -1;
+    if (code > 0 || code <= -(int)ERR__COUNT)
+        return -1;
+    return -code;
 }
 
 static int vset(Err *e, int code, const char *field, long position, const char *fmt,

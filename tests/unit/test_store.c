@@ -975,8 +975,7 @@ static void test_run_error(void **state)
     assert_int_equal(store_run(f->s, failing_job, NULL, &err), ERR_CONFLICT);
     assert_int_equal(err.code, ERR_CONFLICT);
     assert_int_equal(q1(f, "SELECT count(*) FROM things", 0), 0);
-    /* A storage error inside a job (NOT NULL violated) is ERR_STORAGE, and the job's
-     * other writes go too. */
+    /* The writer goes on with the next job. */
     err_init(&err);
     World w;
     memset(&w, 0, sizeof w);
@@ -1011,6 +1010,8 @@ static void test_reopen(void **state)
 {
     Fx *f = *state;
     World w = make_world(f);
+    int64_t version = q1(f, "PRAGMA user_version", 0);
+    assert_true(version >= 1);
     sqlite3_close(f->db);
     f->db = NULL;
     store_close(f->s);
@@ -1021,7 +1022,7 @@ static void test_reopen(void **state)
     assert_int_equal(store_open(&cfg, &f->s, &err), 0);
     assert_int_equal(sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(q1(f, "SELECT count(*) FROM things", 0), 2);
-    assert_int_equal(q1(f, "PRAGMA user_version", 0), 2);
+    assert_int_equal(q1(f, "PRAGMA user_version", 0), version);
     expect_stats(f, w.ds[0], (Stats){0, NONE, NONE, NONE, NONE, NONE});
 }
 
