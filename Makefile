@@ -108,4 +108,6 @@ lint:
 clean:
 	rm -rf build
 
+.SECONDARY:
+
 -include $(shell find build -name '*.d' 2>/dev/null)

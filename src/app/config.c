@@ -123,6 +123,12 @@ int cfg_load_file(Config *cfg, const char *path, Err *err)
     int lineno = 0, rc = 0;
     while (!rc && fgets(line, sizeof line, f)) {
         lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
+            rc = err_set(err, ERR_CONFIG, "config", "%s:%d: line longer than %zu bytes", path,
+                         lineno, sizeof line - 2);
+            break;
+        }
         char *s = trim(line);
         if (!*s || *s == '#')
             continue;

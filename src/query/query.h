@@ -55,6 +55,107 @@ typedef struct ResourcePath {
  */
 int query_parse_path(const char *path, ResourcePath *out, Err *err);
 
+/* -------------------------------------------------------------- $filter */
+
+/*
+ * The $filter expression (OGC 18-088 §9.3.3.5) as a tree.  Every node has a
+ * static type, checked by the parser, so that the SQL compiler needs no
+ * type errors of its own.
+ */
+typedef enum {
+    QT_NULL,     /* the literal null */
+    QT_BOOL,
+    QT_NUMBER,   /* integer or real */
+    QT_STRING,
+    QT_TIME,     /* an instant (or, for a path, a time property that may be an interval) */
+    QT_DURATION, /* ISO 8601 duration literal */
+    QT_GEO,      /* geometry: geography'...' literal or a GeoJSON property */
+    QT_ANY,      /* JSON of unknown type: result, paths into properties/parameters */
+} QueryType;
+
+typedef enum {
+    QN_NULL,     /* null */
+    QN_BOOL,     /* i = 0 or 1 */
+    QN_INT,      /* i */
+    QN_REAL,     /* d */
+    QN_STRING,   /* s, n (unescaped: '' -> ') */
+    QN_TIME,     /* t0 (an instant literal) */
+    QN_INTERVAL, /* t0/t1 (an interval literal) */
+    QN_DURATION, /* i = microseconds */
+    QN_GEO,      /* s = WKT text as written inside geography'...' (validated) */
+    QN_PATH,     /* path */
+    QN_BINARY,   /* op(a, b) */
+    QN_NOT,      /* not a */
+    QN_NEG,      /* -a */
+    QN_FUNC,     /* func(args[0..nargs)) */
+} QueryNodeKind;
+
+typedef enum {
+    QOP_EQ, QOP_NE, QOP_GT, QOP_GE, QOP_LT, QOP_LE,
+    QOP_AND, QOP_OR,
+    QOP_ADD, QOP_SUB, QOP_MUL, QOP_DIV, QOP_MOD,
+} QueryOp;
+
+typedef enum {
+    /* string */
+    QF_SUBSTRINGOF, QF_ENDSWITH, QF_STARTSWITH, QF_LENGTH, QF_INDEXOF, QF_SUBSTRING,
+    QF_TOLOWER, QF_TOUPPER, QF_TRIM, QF_CONCAT,
+    /* date and time */
+    QF_YEAR, QF_MONTH, QF_DAY, QF_HOUR, QF_MINUTE, QF_SECOND, QF_FRACTIONALSECONDS,
+    QF_DATE, QF_TIME, QF_TOTALOFFSETMINUTES, QF_NOW, QF_MINDATETIME, QF_MAXDATETIME,
+    /* math */
+    QF_ROUND, QF_FLOOR, QF_CEILING,
+    /* geospatial */
+    QF_GEO_DISTANCE, QF_GEO_LENGTH, QF_GEO_INTERSECTS, QF_ST_EQUALS, QF_ST_DISJOINT,
+    QF_ST_TOUCHES, QF_ST_WITHIN, QF_ST_OVERLAPS, QF_ST_CROSSES, QF_ST_INTERSECTS,
+    QF_ST_CONTAINS, QF_ST_RELATE,
+} QueryFunc;
+
+#define QUERY_MAX_JSON_PATH 8
+
+/*
+ * A property path from the filtered entity: zero or more relations, then a
+ * property (or the id), then optionally keys into a JSON-valued property
+ * ("properties/owner/name", "parameters/rssi").
+ */
+typedef struct QueryPath {
+    int nrels;
+    const Rel *rels[QUERY_MAX_SEGS];       /* relations followed, in order */
+    const EntityDef *defs[QUERY_MAX_SEGS]; /* defs[i]: entity type reached by rels[i] */
+    const Prop *prop;                      /* final property, NULL for @iot.id / id */
+    int njson;
+    const char *json[QUERY_MAX_JSON_PATH]; /* keys below a JSON-valued prop, arena-owned */
+} QueryPath;
+
+typedef struct QueryNode QueryNode;
+struct QueryNode {
+    QueryNodeKind kind;
+    QueryType type;   /* static type of the value */
+    long pos;         /* 1-based column of the node in the $filter text */
+    int op;           /* QN_BINARY: QueryOp; QN_FUNC: QueryFunc */
+    QueryNode *a, *b; /* operands (QN_BINARY, QN_NOT, QN_NEG) */
+    QueryNode **args; /* QN_FUNC arguments, arena-owned */
+    int nargs;
+    int64_t i;        /* QN_BOOL, QN_INT, QN_DURATION */
+    double d;         /* QN_REAL */
+    const char *s;    /* QN_STRING, QN_GEO; arena-owned, NUL-terminated */
+    size_t n;         /* length of s */
+    int64_t t0, t1;   /* QN_TIME, QN_INTERVAL: microseconds UTC */
+    QueryPath *path;  /* QN_PATH, arena-owned */
+};
+
+#define QUERY_FILTER_MAX_LEN 16384  /* longest $filter text */
+#define QUERY_FILTER_MAX_DEPTH 64   /* deepest nesting of expressions */
+
+/*
+ * Parses a $filter expression for entity type def into *out.
+ * Errors (ERR_BAD_REQUEST, field "$filter", position = column) say what was
+ * expected where ("expected ')' at column 17"), name unknown properties and
+ * functions, wrong argument counts or types, and the limits above.
+ */
+int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
+                       Err *err);
+
 /* ------------------------------------------------------------- options */
 
 typedef struct QueryParam {
@@ -94,7 +195,8 @@ struct QueryOptions {
     int norder;
     OrderItem order[QUERY_MAX_ORDER];
     Expand *expand;        /* first expanded relation, or NULL */
-    const char *filter;    /* $filter text (not interpreted yet), or NULL */
+    const char *filter;    /* $filter text, or NULL */
+    QueryNode *filter_ast; /* parsed $filter, or NULL */
     const char *result_format; /* $resultFormat, or NULL */
     const QueryParam *params;  /* the options as given (for @iot.nextLink), borrowed */
     size_t nparams;

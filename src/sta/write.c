@@ -863,8 +863,12 @@ static bool is_json_type(const char *ct)
     size_t n = strcspn(ct, ";");
     while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
         n--;
-    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-           (n == 16 && strncasecmp(ct, "application/*+json", 16) == 0);
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    /* application/<something>+json, but a JSON Patch document is not an entity. */
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0 &&
+           strncasecmp(ct, "application/json-patch+json", n) != 0;
 }
 
 int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)

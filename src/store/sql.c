@@ -72,7 +72,7 @@ static bool is_latest_query(const Rel *rel, const EntityDef *parent, const Query
 {
     return is_obs_of_stream(rel, parent) && o->top == 1 && o->skip == 0 && o->norder == 1 &&
            o->order[0].prop && strcmp(o->order[0].prop->name, "phenomenonTime") == 0 &&
-           o->order[0].desc && !o->filter;
+           o->order[0].desc && !o->filter_ast;
 }
 
 /* ------------------------------------------------------------ row reading */
@@ -165,6 +165,8 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
     int rc = 0;
     bool latest = is_latest_query(rel, parent_def, o);
     bool windowed = rel->kind == REL_LINK;
+    StoreBinds binds = {0};
+    StoreBinds cbinds = {0};
 
     if (latest) {
         buf_puts(&sql, "SELECT p.key,");
@@ -176,8 +178,14 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         buf_puts(&sql, "SELECT p.key,");
         cols_sql(&sql, def, "t");
         buf_printf(&sql, " FROM json_each(?1) p JOIN %s t ON t.id IN (SELECT t2.id FROM %s t2"
-                         " WHERE t2.%s = p.value ORDER BY ",
+                         " WHERE t2.%s = p.value",
                    def->table, def->table, rel->fk_col);
+        if (o->filter_ast) {
+            buf_puts(&sql, " AND ");
+            if ((rc = store_filter_sql(c, &sql, &binds, a, o->filter_ast, "t2", def, err)))
+                goto done;
+        }
+        buf_puts(&sql, " ORDER BY ");
         order_sql(&sql, o, "t2");
         buf_puts(&sql, " LIMIT ?2 OFFSET ?3) ORDER BY p.key,");
         order_sql(&sql, o, "t");
@@ -199,15 +207,21 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         else
             buf_printf(&sql, "(SELECT DISTINCT %s, %s FROM %s) l", rel->link_this,
                        rel->link_other, rel->link_table);
-        buf_printf(&sql, " ON l.%s = p.value JOIN %s t ON t.id = l.%s)"
-                         " WHERE rn > ?3 AND rn <= ?3 + ?2 ORDER BY pk, rn",
-                   rel->link_this, def->table, rel->link_other);
+        buf_printf(&sql, " ON l.%s = p.value JOIN %s t ON t.id = l.%s", rel->link_this,
+                   def->table, rel->link_other);
+        if (o->filter_ast) {
+            buf_puts(&sql, " WHERE ");
+            if ((rc = store_filter_sql(c, &sql, &binds, a, o->filter_ast, "t", def, err)))
+                goto done;
+        }
+        buf_puts(&sql, ") WHERE rn > ?3 AND rn <= ?3 + ?2 ORDER BY pk, rn");
     }
 
     sqlite3_stmt *st;
     if ((rc = store_stmt(c, sql.data, &st, err)))
         goto done;
     bind_ids(st, 1, &ids);
+    store_binds_apply(st, &binds);
     if (!latest) {
         sqlite3_bind_int64(st, 2, o->top + 1); /* one more tells whether more exist */
         sqlite3_bind_int64(st, 3, o->skip);
@@ -262,22 +276,31 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
     /* Per-parent counts. */
     if (o->count) {
         buf_clear(&sql);
-        if (is_obs_of_stream(rel, parent_def))
-            buf_printf(&sql, "SELECT p.key, (SELECT obs_count FROM %s WHERE id = p.value)"
-                             " FROM json_each(?1) p", parent_def->table);
+        if (is_obs_of_stream(rel, parent_def) && !o->filter_ast)
+            buf_printf(&sql, "SELECT p.key, (SELECT obs_count FROM %s WHERE id = p.value",
+                       parent_def->table);
         else if (rel->kind == REL_MANY)
-            buf_printf(&sql, "SELECT p.key, (SELECT count(*) FROM %s t WHERE t.%s = p.value)"
-                             " FROM json_each(?1) p", def->table, rel->fk_col);
+            buf_printf(&sql, "SELECT p.key, (SELECT count(*) FROM %s t WHERE t.%s = p.value",
+                       def->table, rel->fk_col);
         else if (rel->link_order)
-            buf_printf(&sql, "SELECT p.key, (SELECT count(*) FROM %s l WHERE l.%s = p.value)"
-                             " FROM json_each(?1) p", rel->link_table, rel->link_this);
+            buf_printf(&sql, "SELECT p.key, (SELECT count(*) FROM %s l JOIN %s t"
+                             " ON t.id = l.%s WHERE l.%s = p.value",
+                       rel->link_table, def->table, rel->link_other, rel->link_this);
         else
-            buf_printf(&sql, "SELECT p.key, (SELECT count(DISTINCT l.%s) FROM %s l"
-                             " WHERE l.%s = p.value) FROM json_each(?1) p",
-                       rel->link_other, rel->link_table, rel->link_this);
+            buf_printf(&sql, "SELECT p.key, (SELECT count(DISTINCT l.%s) FROM %s l JOIN %s t"
+                             " ON t.id = l.%s WHERE l.%s = p.value",
+                       rel->link_other, rel->link_table, def->table, rel->link_other,
+                       rel->link_this);
+        if (o->filter_ast && !(is_obs_of_stream(rel, parent_def) && !o->filter_ast)) {
+            buf_puts(&sql, " AND ");
+            if ((rc = store_filter_sql(c, &sql, &cbinds, a, o->filter_ast, "t", def, err)))
+                goto done;
+        }
+        buf_puts(&sql, ") FROM json_each(?1) p");
         if ((rc = store_stmt(c, sql.data, &st, err)))
             goto done;
         bind_ids(st, 1, &ids);
+        store_binds_apply(st, &cbinds);
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             int64_t pk = sqlite3_column_int64(st, 0);
             if (pk >= 0 && (size_t)pk < n)
@@ -409,21 +432,28 @@ static int read_plain(StoreConn *c, Arena *a, const StoreScope *sc, const QueryO
     if (!rs)
         return TOO_LARGE(err);
     Buf sql;
+    int rc = 0;
     buf_init(&sql);
     buf_puts(&sql, "SELECT ");
     cols_sql(&sql, def, "t");
     buf_printf(&sql, " FROM %s t", def->table);
+    StoreBinds binds = {0};
     if (sc->id_given)
         buf_puts(&sql, " WHERE t.id = ?3");
     else {
+        if (o->filter_ast) {
+            buf_puts(&sql, " WHERE ");
+            if ((rc = store_filter_sql(c, &sql, &binds, a, o->filter_ast, "t", def, err)))
+                goto done;
+        }
         buf_puts(&sql, " ORDER BY ");
         order_sql(&sql, o, "t");
         buf_puts(&sql, " LIMIT ?1 OFFSET ?2");
     }
     sqlite3_stmt *st;
-    int rc = store_stmt(c, sql.data, &st, err);
-    if (rc)
+    if ((rc = store_stmt(c, sql.data, &st, err)))
         goto done;
+    store_binds_apply(st, &binds);
     if (sc->id_given)
         sqlite3_bind_int64(st, 3, sc->id);
     else {
@@ -458,9 +488,16 @@ static int read_plain(StoreConn *c, Arena *a, const StoreScope *sc, const QueryO
     }
     if (!sc->id_given && o->count) {
         buf_clear(&sql);
-        buf_printf(&sql, "SELECT count(*) FROM %s", def->table);
+        buf_printf(&sql, "SELECT count(*) FROM %s t", def->table);
+        StoreBinds cb = {0};
+        if (o->filter_ast) {
+            buf_puts(&sql, " WHERE ");
+            if ((rc = store_filter_sql(c, &sql, &cb, a, o->filter_ast, "t", def, err)))
+                goto done;
+        }
         if ((rc = store_stmt(c, sql.data, &st, err)))
             goto done;
+        store_binds_apply(st, &cb);
         if (sqlite3_step(st) == SQLITE_ROW)
             rs->count = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);

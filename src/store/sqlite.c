@@ -48,6 +48,13 @@ int store_conn_open(const char *path, bool sync_full, StoreConn **out, Err *err)
         goto fail;
     }
     sqlite3_busy_timeout(c->db, 5000);
+    /* SpatiaLite gives $filter its geometry functions; without it the rest works. */
+    if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, NULL) == SQLITE_OK) {
+        char *msg = NULL;
+        c->spatial = sqlite3_load_extension(c->db, "mod_spatialite", NULL, &msg) == SQLITE_OK;
+        sqlite3_free(msg);
+        sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    }
     sqlite3_extended_result_codes(c->db, 0);
     if (store_exec(c, "PRAGMA journal_mode=WAL", err) ||
         store_exec(c, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",

@@ -27,6 +27,7 @@ struct StoreConn {
     StmtEntry *buckets[STMT_CACHE_BUCKETS];
     int nstmts;
     StoreConn *next_free; /* read pool free list */
+    bool spatial;         /* SpatiaLite is loaded */
     /* INSERT statements by entity type and set of columns (most recent few). */
     struct {
         uint32_t mask;        /* columns set, bit = slot */
@@ -74,6 +75,22 @@ int store_sqlite_err(StoreConn *c, Err *err);
 
 /* Copies result column col into *v (text into the arena); ERR_TOO_LARGE over its cap. */
 int store_column_value(sqlite3_stmt *st, int col, Arena *a, StoreValue *v);
+
+/* Values bound to a compiled $filter (parameters ?10, ?11, ...). */
+typedef struct StoreBinds {
+    StoreValue *v; /* arena-owned */
+    size_t n, cap;
+} StoreBinds;
+
+/*
+ * Appends "(<condition>)" for filter on alias (an entity of def) and adds its
+ * values to binds.  Errors: ERR_TOO_LARGE, ERR_BAD_REQUEST.
+ */
+int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
+                     const QueryNode *filter, const char *alias, const EntityDef *def, Err *err);
+
+/* Binds the values of binds to st (no-op for NULL). */
+void store_binds_apply(sqlite3_stmt *st, const StoreBinds *b);
 
 /* Writer thread (writer.c). */
 int store_writer_start(Store *s, Err *err);

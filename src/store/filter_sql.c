@@ -1,0 +1,596 @@
+/*
+ * filter_sql.c - a $filter tree (query.h) compiled to an SQLite expression.
+ *
+ * Every literal becomes a bound parameter (?10, ?11, ...): no value from the
+ * request is ever spliced into SQL text, whatever the literal kind or path.
+ * Paths across to-one relations become scalar subqueries on primary keys;
+ * a comparison or function over a path that crosses a to-many relation
+ * becomes EXISTS(...) ("any member matches", as OGC 18-088 §9.3.3.5 and
+ * other servers read it).  Time-valued properties that may be intervals
+ * compare as intervals: "gt" means after, "lt" before, "eq" the same
+ * interval.  Geometry functions use SpatiaLite.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_int.h"
+
+#define FIRST_PARAM 10
+#define US_PER_DAY 86400000000LL
+
+typedef struct Fc {
+    Buf *sql;
+    StoreBinds *b;
+    Arena *a;
+    int next_alias;         /* for subquery aliases f1, f2, ... */
+    const QueryPath *exists_path; /* the to-many path compiled as EXISTS's final alias */
+    char exists_alias[16];
+    const char *root;       /* alias of the filtered entity */
+    const EntityDef *def;   /* type of the filtered entity */
+    bool spatial;           /* SpatiaLite functions are available */
+    Err *err;
+} Fc;
+
+static int compile(Fc *f, const QueryNode *n);
+
+/* ------------------------------------------------------------- binds */
+
+static int bind(Fc *f, StoreValue v)
+{
+    StoreBinds *b = f->b;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        StoreValue *nv = arena_alloc(f->a, cap * sizeof *nv);
+        if (!nv)
+            return err_set(f->err, ERR_TOO_LARGE, "$filter", "expression too large");
+        if (b->n)
+            memcpy(nv, b->v, b->n * sizeof *nv);
+        b->v = nv;
+        b->cap = cap;
+    }
+    b->v[b->n] = v;
+    buf_printf(f->sql, "?%d", FIRST_PARAM + (int)b->n);
+    b->n++;
+    return 0;
+}
+
+static int bind_int(Fc *f, int64_t i)
+{
+    return bind(f, (StoreValue){.type = SV_INT, .i = i});
+}
+
+static int bind_text(Fc *f, const char *s, size_t n)
+{
+    return bind(f, (StoreValue){.type = SV_TEXT, .s = s, .n = n});
+}
+
+void store_binds_apply(sqlite3_stmt *st, const StoreBinds *b)
+{
+    for (size_t i = 0; b && i < b->n; i++) {
+        const StoreValue *v = &b->v[i];
+        int k = FIRST_PARAM + (int)i;
+        switch (v->type) {
+        case SV_NULL: sqlite3_bind_null(st, k); break;
+        case SV_INT: sqlite3_bind_int64(st, k, v->i); break;
+        case SV_REAL: sqlite3_bind_double(st, k, v->d); break;
+        case SV_TEXT: sqlite3_bind_text(st, k, v->s, (int)v->n, SQLITE_STATIC); break;
+        }
+    }
+}
+
+/* -------------------------------------------------------------- paths */
+
+static bool has_to_many(const QueryPath *p)
+{
+    for (int i = 0; i < p->nrels; i++)
+        if (p->rels[i]->kind != REL_ONE)
+            return true;
+    return false;
+}
+
+/* The first path below n that crosses a to-many relation, or NULL. */
+static const QueryPath *find_many(const QueryNode *n)
+{
+    if (!n)
+        return NULL;
+    if (n->kind == QN_PATH)
+        return has_to_many(n->path) ? n->path : NULL;
+    const QueryPath *p = find_many(n->a);
+    if (!p)
+        p = find_many(n->b);
+    for (int i = 0; !p && i < n->nargs; i++)
+        p = find_many(n->args[i]);
+    return p;
+}
+
+/*
+ * Appends " FROM t1 f1, t2 f2 ... WHERE <join conditions>" for the relations
+ * of path, starting from alias root; writes the last alias to last.
+ */
+static void chain(Fc *f, const QueryPath *p, char *last, size_t lastsz)
+{
+    Buf *s = f->sql;
+    char prev[16];
+    snprintf(prev, sizeof prev, "%s", f->root);
+    buf_puts(s, " FROM ");
+    int first = f->next_alias;
+    for (int i = 0; i < p->nrels; i++)
+        buf_printf(s, "%s%s f%d", i ? ", " : "", p->defs[i]->table, first + i);
+    buf_puts(s, " WHERE ");
+    const EntityDef *from = f->def;
+    for (int i = 0; i < p->nrels; i++) {
+        const Rel *r = p->rels[i];
+        char cur[16];
+        snprintf(cur, sizeof cur, "f%d", first + i);
+        if (i)
+            buf_puts(s, " AND ");
+        switch (r->kind) {
+        case REL_ONE:
+            buf_printf(s, "%s.id = %s.%s", cur, prev, from->cols[r->fk_slot]);
+            break;
+        case REL_MANY:
+            buf_printf(s, "%s.%s = %s.id", cur, r->fk_col, prev);
+            break;
+        case REL_LINK:
+            buf_printf(s, "%s.id IN (SELECT %s FROM %s WHERE %s = %s.id)", cur, r->link_other,
+                       r->link_table, r->link_this, prev);
+            break;
+        }
+        snprintf(prev, sizeof prev, "%s", cur);
+        from = p->defs[i];
+    }
+    f->next_alias += p->nrels;
+    snprintf(last, lastsz, "%s", prev);
+}
+
+/* The column expression of path's property on alias (start of a time). */
+static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef *def)
+{
+    if (!p->prop) {
+        buf_printf(f->sql, "%s.id", alias);
+        return 0;
+    }
+    const char *col = def->cols[p->prop->slot];
+    if (p->njson == 0) {
+        if (p->prop->type == PT_GEO) {
+            /* GeoJSON text to a SpatiaLite geometry; a Feature brings its geometry. */
+            buf_printf(f->sql,
+                       "SetSRID(GeomFromGeoJSON(CASE WHEN json_extract(%s.%s, '$.type') ="
+                       " 'Feature' THEN json_extract(%s.%s, '$.geometry') ELSE %s.%s END),"
+                       " 4326)",
+                       alias, col, alias, col, alias, col);
+            return 0;
+        }
+        buf_printf(f->sql, "%s.%s", alias, col);
+        return 0;
+    }
+    Buf jp;
+    buf_init(&jp);
+    buf_putc(&jp, '$');
+    for (int i = 0; i < p->njson; i++) {
+        buf_puts(&jp, ".\"");
+        for (const char *k = p->json[i]; *k; k++) {
+            if (*k == '"' || *k == '\\')
+                buf_putc(&jp, '\\');
+            buf_putc(&jp, *k);
+        }
+        buf_putc(&jp, '"');
+    }
+    const char *path = arena_strndup(f->a, jp.data, jp.len);
+    size_t n = jp.len;
+    buf_fini(&jp);
+    if (!path)
+        return err_set(f->err, ERR_TOO_LARGE, "$filter", "expression too large");
+    buf_printf(f->sql, "json_extract(%s.%s, ", alias, col);
+    int rc = bind_text(f, path, n);
+    buf_putc(f->sql, ')');
+    return rc;
+}
+
+static const EntityDef *path_def(const Fc *f, const QueryPath *p)
+{
+    return p->nrels ? p->defs[p->nrels - 1] : f->def;
+}
+
+/* Appends the value of a path: a column, or a scalar subquery over to-one relations. */
+static int path_value(Fc *f, const QueryPath *p, bool end)
+{
+    const EntityDef *def = path_def(f, p);
+    char alias[16];
+    if (f->exists_path == p) {
+        snprintf(alias, sizeof alias, "%s", f->exists_alias);
+    } else if (p->nrels == 0) {
+        snprintf(alias, sizeof alias, "%s", f->root);
+    } else {
+        /* Only to-one relations here (to-many ones were opened as EXISTS). */
+        buf_puts(f->sql, "(SELECT ");
+        size_t mark = f->sql->len;
+        char last[16];
+        /* Write the chain after the column: build the column first into place. */
+        int save = f->next_alias;
+        f->next_alias += p->nrels; /* reserve aliases */
+        snprintf(last, sizeof last, "f%d", save + p->nrels - 1);
+        int rc;
+        if (end && p->prop && p->prop->slot2 >= 0 && p->prop->type != PT_RESULT)
+            buf_printf(f->sql, "coalesce(%s.%s, %s.%s)", last, def->cols[p->prop->slot2], last,
+                       def->cols[p->prop->slot]);
+        else if ((rc = column(f, p, last, def)))
+            return rc;
+        (void)mark;
+        int after = f->next_alias;
+        f->next_alias = save;
+        char got[16];
+        chain(f, p, got, sizeof got);
+        f->next_alias = after;
+        buf_putc(f->sql, ')');
+        return 0;
+    }
+    if (end && p->prop && p->prop->slot2 >= 0 && p->prop->type != PT_RESULT && p->njson == 0) {
+        buf_printf(f->sql, "coalesce(%s.%s, %s.%s)", alias, def->cols[p->prop->slot2], alias,
+                   def->cols[p->prop->slot]);
+        return 0;
+    }
+    return column(f, p, alias, def);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int emit(Fc *f, const char *s)
+{
+    buf_puts(f->sql, s);
+    return 0;
+}
+
+static int call(Fc *f, const char *name, const QueryNode *const *args, int n)
+{
+    buf_printf(f->sql, "%s(", name);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_putc(f->sql, ',');
+        int rc = compile(f, args[i]);
+        if (rc)
+            return rc;
+    }
+    buf_putc(f->sql, ')');
+    return 0;
+}
+
+/* True for a node whose time may be an interval (path to PT_TIME / PT_INTERVAL, or literal). */
+static bool interval_like(const QueryNode *n)
+{
+    if (n->kind == QN_INTERVAL)
+        return true;
+    return n->kind == QN_PATH && n->path->prop && n->path->njson == 0 &&
+           (n->path->prop->type == PT_TIME || n->path->prop->type == PT_INTERVAL);
+}
+
+/* Start (end = false) or end of a time operand. */
+static int time_bound(Fc *f, const QueryNode *n, bool end)
+{
+    if (n->kind == QN_INTERVAL)
+        return bind_int(f, end ? n->t1 : n->t0);
+    if (n->kind == QN_PATH)
+        return path_value(f, n->path, end);
+    return compile(f, n);
+}
+
+static int compare(Fc *f, const QueryNode *n)
+{
+    static const char *const ops[] = {"=", "<>", ">", ">=", "<", "<="};
+    const QueryNode *a = n->a, *b = n->b;
+    int rc;
+    if (a->kind == QN_NULL || b->kind == QN_NULL) {
+        const QueryNode *x = a->kind == QN_NULL ? b : a;
+        if (n->op != QOP_EQ && n->op != QOP_NE)
+            return err_set(f->err, ERR_BAD_REQUEST, "$filter",
+                           "only eq and ne compare with null (column %ld)", n->pos);
+        buf_putc(f->sql, '(');
+        if (x->kind == QN_NULL)
+            buf_puts(f->sql, "NULL");
+        else if ((rc = compile(f, x)))
+            return rc;
+        buf_puts(f->sql, n->op == QOP_EQ ? " IS NULL)" : " IS NOT NULL)");
+        return 0;
+    }
+    if ((interval_like(a) || interval_like(b)) &&
+        (a->type == QT_TIME || b->type == QT_TIME)) {
+        /* Interval semantics: after, before, same interval. */
+        buf_putc(f->sql, '(');
+        switch (n->op) {
+        case QOP_GT:
+        case QOP_GE:
+            if ((rc = time_bound(f, a, false)))
+                return rc;
+            buf_puts(f->sql, n->op == QOP_GT ? " > " : " >= ");
+            rc = time_bound(f, b, true);
+            break;
+        case QOP_LT:
+        case QOP_LE:
+            if ((rc = time_bound(f, a, true)))
+                return rc;
+            buf_puts(f->sql, n->op == QOP_LT ? " < " : " <= ");
+            rc = time_bound(f, b, false);
+            break;
+        default:
+            if (n->op == QOP_NE)
+                buf_puts(f->sql, "NOT ");
+            buf_putc(f->sql, '(');
+            if ((rc = time_bound(f, a, false)))
+                return rc;
+            buf_puts(f->sql, " = ");
+            if ((rc = time_bound(f, b, false)))
+                return rc;
+            buf_puts(f->sql, " AND ");
+            if ((rc = time_bound(f, a, true)))
+                return rc;
+            buf_puts(f->sql, " = ");
+            rc = time_bound(f, b, true);
+            buf_putc(f->sql, ')');
+        }
+        if (rc)
+            return rc;
+        buf_putc(f->sql, ')');
+        return 0;
+    }
+    buf_putc(f->sql, '(');
+    if ((rc = compile(f, a)))
+        return rc;
+    buf_printf(f->sql, " %s ", ops[n->op]);
+    if ((rc = compile(f, b)))
+        return rc;
+    buf_putc(f->sql, ')');
+    return 0;
+}
+
+static int time_part(Fc *f, const char *fmt, const QueryNode *arg)
+{
+    buf_printf(f->sql, "CAST(strftime('%s', (", fmt);
+    int rc = compile(f, arg);
+    buf_puts(f->sql, ") / 1000000.0, 'unixepoch') AS INTEGER)");
+    return rc;
+}
+
+static int geo2(Fc *f, const char *fn, const QueryNode *n)
+{
+    if (!f->spatial)
+        return err_set(f->err, ERR_NOT_IMPLEMENTED, "$filter",
+                       "geospatial functions need SpatiaLite, which is not installed on this "
+                       "server (Debian package libsqlite3-mod-spatialite); column %ld", n->pos);
+    return call(f, fn, (const QueryNode *const *)n->args, n->nargs);
+}
+
+static int function(Fc *f, const QueryNode *n)
+{
+    const QueryNode *const *x = (const QueryNode *const *)n->args;
+    int rc = 0;
+    switch ((QueryFunc)n->op) {
+    case QF_SUBSTRINGOF: /* substringof(needle, haystack) */
+        buf_puts(f->sql, "(instr(");
+        if ((rc = compile(f, x[1])))
+            return rc;
+        buf_putc(f->sql, ',');
+        if ((rc = compile(f, x[0])))
+            return rc;
+        return emit(f, ") > 0)");
+    case QF_STARTSWITH:
+    case QF_ENDSWITH: {
+        bool ends = n->op == QF_ENDSWITH;
+        buf_puts(f->sql, "(length(");
+        if ((rc = compile(f, x[1])))
+            return rc;
+        buf_puts(f->sql, ") = 0 OR substr(");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        buf_puts(f->sql, ends ? ", -length(" : ", 1, length(");
+        if ((rc = compile(f, x[1])))
+            return rc;
+        buf_puts(f->sql, ")) = ");
+        if ((rc = compile(f, x[1])))
+            return rc;
+        return emit(f, ")");
+    }
+    case QF_LENGTH: return call(f, "length", x, 1);
+    case QF_INDEXOF:
+        buf_putc(f->sql, '(');
+        if ((rc = call(f, "instr", x, 2)))
+            return rc;
+        return emit(f, " - 1)");
+    case QF_SUBSTRING:
+        buf_puts(f->sql, "substr(");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        buf_puts(f->sql, ", (");
+        if ((rc = compile(f, x[1])))
+            return rc;
+        buf_puts(f->sql, ") + 1");
+        if (n->nargs > 2) {
+            buf_puts(f->sql, ", ");
+            if ((rc = compile(f, x[2])))
+                return rc;
+        }
+        return emit(f, ")");
+    case QF_TOLOWER: return call(f, "lower", x, 1);
+    case QF_TOUPPER: return call(f, "upper", x, 1);
+    case QF_TRIM: return call(f, "trim", x, 1);
+    case QF_CONCAT:
+        buf_putc(f->sql, '(');
+        if ((rc = compile(f, x[0])))
+            return rc;
+        buf_puts(f->sql, " || ");
+        if ((rc = compile(f, x[1])))
+            return rc;
+        return emit(f, ")");
+    case QF_YEAR: return time_part(f, "%Y", x[0]);
+    case QF_MONTH: return time_part(f, "%m", x[0]);
+    case QF_DAY: return time_part(f, "%d", x[0]);
+    case QF_HOUR: return time_part(f, "%H", x[0]);
+    case QF_MINUTE: return time_part(f, "%M", x[0]);
+    case QF_SECOND: return time_part(f, "%S", x[0]);
+    case QF_FRACTIONALSECONDS:
+        buf_puts(f->sql, "(((");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        return emit(f, ") % 1000000 + 1000000) % 1000000 / 1000000.0)");
+    case QF_DATE:
+        /* Midnight (UTC) of the day, as a time. */
+        buf_puts(f->sql, "((");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        buf_puts(f->sql, ") - (((");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        buf_printf(f->sql, ") %% %lld + %lld) %% %lld))", US_PER_DAY, US_PER_DAY, US_PER_DAY);
+        return 0;
+    case QF_TIME:
+        if (n->type == QT_STRING) {
+            buf_puts(f->sql, "strftime('%H:%M:%f', (");
+            if ((rc = compile(f, x[0])))
+                return rc;
+            return emit(f, ") / 1000000.0, 'unixepoch')");
+        }
+        /* Time of day as microseconds since midnight. */
+        buf_puts(f->sql, "(((");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        buf_printf(f->sql, ") %% %lld + %lld) %% %lld)", US_PER_DAY, US_PER_DAY, US_PER_DAY);
+        return 0;
+    case QF_TOTALOFFSETMINUTES:
+        /* Times are stored in UTC. */
+        buf_puts(f->sql, "(0 * (");
+        if ((rc = compile(f, x[0])))
+            return rc;
+        return emit(f, "))");
+    case QF_NOW: {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return bind_int(f, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    }
+    case QF_MINDATETIME: return bind_int(f, -62167219200000000LL); /* 0000-01-01 */
+    case QF_MAXDATETIME: return bind_int(f, 253402300799999999LL); /* 9999-12-31 */
+    case QF_ROUND: return call(f, "round", x, 1);
+    case QF_FLOOR: return call(f, "floor", x, 1);
+    case QF_CEILING: return call(f, "ceil", x, 1);
+    case QF_GEO_DISTANCE: return geo2(f, "ST_Distance", n);
+    case QF_GEO_LENGTH: return geo2(f, "ST_Length", n);
+    case QF_GEO_INTERSECTS:
+    case QF_ST_INTERSECTS: return geo2(f, "ST_Intersects", n);
+    case QF_ST_EQUALS: return geo2(f, "ST_Equals", n);
+    case QF_ST_DISJOINT: return geo2(f, "ST_Disjoint", n);
+    case QF_ST_TOUCHES: return geo2(f, "ST_Touches", n);
+    case QF_ST_WITHIN: return geo2(f, "ST_Within", n);
+    case QF_ST_OVERLAPS: return geo2(f, "ST_Overlaps", n);
+    case QF_ST_CROSSES: return geo2(f, "ST_Crosses", n);
+    case QF_ST_CONTAINS: return geo2(f, "ST_Contains", n);
+    case QF_ST_RELATE: return geo2(f, "ST_Relate", n);
+    }
+    return err_set(f->err, ERR_NOT_IMPLEMENTED, "$filter", "function not implemented (column %ld)",
+                   n->pos);
+}
+
+/* A boolean atom over a to-many path: EXISTS over the path's chain. */
+static int any_member(Fc *f, const QueryNode *n, const QueryPath *p)
+{
+    buf_puts(f->sql, "EXISTS (SELECT 1");
+    const QueryPath *saved = f->exists_path;
+    char saved_alias[16];
+    memcpy(saved_alias, f->exists_alias, sizeof saved_alias);
+    chain(f, p, f->exists_alias, sizeof f->exists_alias);
+    f->exists_path = p;
+    buf_puts(f->sql, " AND ");
+    int rc = compile(f, n);
+    f->exists_path = saved;
+    memcpy(f->exists_alias, saved_alias, sizeof saved_alias);
+    buf_putc(f->sql, ')');
+    return rc;
+}
+
+static bool is_atom(const QueryNode *n)
+{
+    return (n->kind == QN_BINARY && n->op <= QOP_LE) || (n->kind == QN_FUNC && n->type == QT_BOOL);
+}
+
+static int compile(Fc *f, const QueryNode *n)
+{
+    int rc;
+    if (is_atom(n) && !f->exists_path) {
+        const QueryPath *p = find_many(n);
+        if (p)
+            return any_member(f, n, p);
+    }
+    switch (n->kind) {
+    case QN_NULL: return emit(f, "NULL");
+    case QN_BOOL: return bind_int(f, n->i);
+    case QN_INT: return bind_int(f, n->i);
+    case QN_REAL: return bind(f, (StoreValue){.type = SV_REAL, .d = n->d});
+    case QN_STRING: return bind_text(f, n->s, n->n);
+    case QN_TIME: return bind_int(f, n->t0);
+    case QN_INTERVAL: return bind_int(f, n->t0);
+    case QN_DURATION: return bind_int(f, n->i);
+    case QN_GEO:
+        if (!f->spatial)
+            return geo2(f, "", n);
+        buf_puts(f->sql, "GeomFromText(");
+        if ((rc = bind_text(f, n->s, n->n)))
+            return rc;
+        return emit(f, ", 4326)");
+    case QN_PATH:
+        if (n->path->prop && n->path->prop->type == PT_RESULT && n->path->njson == 0 &&
+            n->type == QT_BOOL) {
+            /* A boolean result used as a condition. */
+            buf_putc(f->sql, '(');
+            if ((rc = path_value(f, n->path, false)))
+                return rc;
+            return emit(f, " = 1)");
+        }
+        return path_value(f, n->path, false);
+    case QN_NOT:
+        buf_puts(f->sql, "(NOT ");
+        if ((rc = compile(f, n->a)))
+            return rc;
+        return emit(f, ")");
+    case QN_NEG:
+        buf_puts(f->sql, "(-");
+        if ((rc = compile(f, n->a)))
+            return rc;
+        return emit(f, ")");
+    case QN_FUNC:
+        return function(f, n);
+    case QN_BINARY:
+        if (n->op <= QOP_LE)
+            return compare(f, n);
+        {
+            static const char *const ops[] = {"", "", "", "", "", "", " AND ", " OR ",
+                                               " + ", " - ", " * ", " / ", " % "};
+            buf_putc(f->sql, '(');
+            if ((rc = compile(f, n->a)))
+                return rc;
+            buf_puts(f->sql, ops[n->op]);
+            if ((rc = compile(f, n->b)))
+                return rc;
+            return emit(f, ")");
+        }
+    }
+    return 0;
+}
+
+int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
+                     const QueryNode *filter, const char *alias, const EntityDef *def, Err *err)
+{
+    Fc f;
+    memset(&f, 0, sizeof f);
+    f.spatial = c->spatial;
+    f.sql = sql;
+    f.b = binds;
+    f.a = a;
+    f.next_alias = 1;
+    f.root = alias;
+    f.def = def;
+    f.err = err;
+    buf_putc(sql, '(');
+    int rc = compile(&f, filter);
+    buf_putc(sql, ')');
+    return rc;
+}
