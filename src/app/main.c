@@ -113,6 +113,10 @@ static int run(App *app, bool demo)
     LOG(LOG_INFO, "msg=\"shutting down\"");
     demo_sim_stop(sim);
     http_stop(app->http, 10000);
+    uint64_t jobs, commits;
+    store_writer_stats(app->store, &jobs, &commits);
+    LOG(LOG_INFO, "msg=\"writer\" writes=%llu commits=%llu", (unsigned long long)jobs,
+        (unsigned long long)commits);
     sta_free(app->sta);
     store_close(app->store);
     LOG(LOG_INFO, "msg=\"stopped\"");

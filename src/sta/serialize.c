@@ -89,9 +89,23 @@ void sta_write_prop_value(Buf *b, const EntityDef *def, const Prop *p, const Sto
     }
 }
 
+/* Appends "<root>/<Set>(<id>)" without printf: this runs for every entity written. */
+static void put_entity_url(StaOut *out, const EntityDef *def, int64_t id)
+{
+    Buf *b = out->b;
+    buf_append(b, out->root, out->root_len);
+    buf_putc(b, '/');
+    buf_puts(b, def->set);
+    buf_putc(b, '(');
+    jw_int(b, id);
+    buf_putc(b, ')');
+}
+
 static void self_link(StaOut *out, const EntityDef *def, int64_t id)
 {
-    buf_printf(out->b, "\"%s/%s(%lld)\"", out->root, def->set, (long long)id);
+    buf_putc(out->b, '"');
+    put_entity_url(out, def, id);
+    buf_putc(out->b, '"');
 }
 
 static bool expanded(const QueryOptions *o, const Rel *rel)
@@ -113,10 +127,12 @@ void sta_write_entity(StaOut *out, const EntityDef *def, const StoreRow *row,
     if (!sel) {
         buf_puts(b, "\"@iot.selfLink\":");
         self_link(out, def, id);
-        buf_printf(b, ",\"@iot.id\":%lld", (long long)id);
+        buf_puts(b, ",\"@iot.id\":");
+        jw_int(b, id);
         first = false;
     } else if (o->select_id) {
-        buf_printf(b, "\"@iot.id\":%lld", (long long)id);
+        buf_puts(b, "\"@iot.id\":");
+        jw_int(b, id);
         first = false;
     }
     for (int i = 0; i < def->nprops; i++) {
@@ -145,8 +161,13 @@ void sta_write_entity(StaOut *out, const EntityDef *def, const StoreRow *row,
         if (!first)
             buf_putc(b, ',');
         first = false;
-        buf_printf(b, "\"%s@iot.navigationLink\":\"%s/%s(%lld)/%s\"", r->name, out->root,
-                   def->set, (long long)id, r->name);
+        buf_putc(b, '"');
+        buf_puts(b, r->name);
+        buf_puts(b, "@iot.navigationLink\":\"");
+        put_entity_url(out, def, id);
+        buf_putc(b, '/');
+        buf_puts(b, r->name);
+        buf_putc(b, '"');
     }
     size_t k = 0;
     for (const Expand *e = o ? o->expand : NULL; e; e = e->next, k++) {

@@ -135,7 +135,7 @@ static void reply_read(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePat
     c = NULL;
 
     Buf *b = &resp->body;
-    StaOut out = {b, root};
+    StaOut out = {b, root, strlen(root)};
     bool single = sc.id_given || (path->kind != RES_COLLECTION &&
                                   !(path->kind == RES_REF && !path->ref_entity));
     resp->status = 200;

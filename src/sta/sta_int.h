@@ -25,6 +25,7 @@ const char *sta_root_url(const Sta *sta, HttpReq *req);
 typedef struct StaOut {
     Buf *b;
     const char *root; /* service root URL */
+    size_t root_len;  /* strlen(root) */
 } StaOut;
 
 /*

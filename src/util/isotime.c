@@ -593,6 +593,33 @@ size_t isotime_format(int64_t t, char *out)
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
 
+    if (y >= 0 && y <= 9999) {
+        /* The common case without printf: every serialised time comes here. */
+        char *p = out;
+        int parts[6] = {(int)y, (int)m, (int)d, (int)(sod / 3600), (int)(sod / 60 % 60),
+                        (int)(sod % 60)};
+        static const char seps[6] = {'-', '-', 'T', ':', ':', '.'};
+        p[0] = (char)('0' + parts[0] / 1000);
+        p[1] = (char)('0' + parts[0] / 100 % 10);
+        p[2] = (char)('0' + parts[0] / 10 % 10);
+        p[3] = (char)('0' + parts[0] % 10);
+        p[4] = seps[0];
+        p += 5;
+        for (int i = 1; i < 6; i++) {
+            p[0] = (char)('0' + parts[i] / 10);
+            p[1] = (char)('0' + parts[i] % 10);
+            p[2] = seps[i];
+            p += 3;
+        }
+        int digits = us % 1000 == 0 ? 3 : 6;
+        int f = digits == 3 ? (int)(us / 1000) : (int)us;
+        for (int i = digits - 1; i >= 0; i--, f /= 10)
+            p[i] = (char)('0' + f % 10);
+        p += digits;
+        *p++ = 'Z';
+        *p = '\0';
+        return (size_t)(p - out);
+    }
     char year[16];
     if (y >= 0 && y <= 9999)
         snprintf(year, sizeof year, "%04d", (int)y);

@@ -55,8 +55,16 @@ void jw_key(Buf *b, const char *key)
 void jw_int(Buf *b, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-    buf_append(b, tmp, (size_t)n);
+    char *p = tmp + sizeof tmp;
+    /* Work on the magnitude as unsigned so that INT64_MIN is fine. */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void jw_real(Buf *b, double v)
