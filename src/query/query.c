@@ -478,6 +478,7 @@ static int parse_opts(Ctx *parent, const EntityDef *def, const QueryParam *param
             if (!*v)
                 return err_set(err, ERR_BAD_REQUEST, k, "$filter is empty");
             o->filter = v;
+            rc = query_parse_filter(c.a, def, v, &o->filter_ast, err);
             break;
         case 7:
             o->result_format = v;

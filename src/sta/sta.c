@@ -50,8 +50,10 @@ const char *sta_root_url(const Sta *sta, HttpReq *req)
 static const char *const conformance[] = {
     "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
 };
 
 static void reply_root(const char *root, HttpResp *resp)
@@ -75,16 +77,6 @@ static void reply_root(const char *root, HttpResp *resp)
 
 /* ----------------------------------------------------------- reads */
 
-static bool has_filter(const QueryOptions *o)
-{
-    if (o->filter)
-        return true;
-    for (const Expand *e = o->expand; e; e = e->next)
-        if (has_filter(e->opts))
-            return true;
-    return false;
-}
-
 static int parse_options(Sta *sta, HttpReq *req, const EntityDef *def, QueryOptions *o,
                          Err *err)
 {
@@ -98,12 +90,76 @@ static int parse_options(Sta *sta, HttpReq *req, const EntityDef *def, QueryOpti
             qp[i] = (QueryParam){req->params[i].key, req->params[i].value};
     }
     int rc = query_parse_options(req->arena, def, qp, req->nparams, &lim, o, err);
-    if (rc)
-        return rc;
-    if (has_filter(o))
-        return err_set(err, ERR_NOT_IMPLEMENTED, "$filter",
-                       "$filter is not implemented yet in this version of klammer");
-    return 0;
+    return rc;
+}
+
+/*
+ * $resultFormat=dataArray (OGC 18-088 §14.3.1): the observations of the page
+ * grouped by their (Multi)Datastream, each group a table of the selected
+ * components ("id", "phenomenonTime", "result" unless $select says otherwise).
+ */
+static void write_dataarray(StaOut *out, const StoreRowSet *rs, const QueryOptions *o)
+{
+    const EntityDef *def = rs->def;
+    const Rel *rds = model_rel(def, "Datastream", 10), *rmd = model_rel(def, "MultiDatastream", 15);
+    const Prop *cols[16];
+    int nc = 0;
+    bool with_id = !o->select_given || o->select_id;
+    for (int i = 0; i < def->nprops && nc < 16; i++) {
+        const char *n = def->props[i].name;
+        bool want = o->select_given ? (o->select_props & (1u << i)) != 0
+                                    : strcmp(n, "phenomenonTime") == 0 || strcmp(n, "result") == 0;
+        if (want)
+            cols[nc++] = &def->props[i];
+    }
+    Buf *b = out->b;
+    bool *done = xcalloc(rs->n ? rs->n : 1, sizeof *done);
+    bool first_group = true;
+    for (size_t g = 0; g < rs->n; g++) {
+        if (done[g])
+            continue;
+        const StoreRow *lead = &rs->rows[g];
+        const Rel *r = lead->cols[rds->fk_slot].type == SV_INT ? rds : rmd;
+        int64_t sid = lead->cols[r->fk_slot].i;
+        size_t count = 0;
+        for (size_t i = g; i < rs->n; i++)
+            if (rs->rows[i].cols[r->fk_slot].type == SV_INT && rs->rows[i].cols[r->fk_slot].i == sid)
+                count++;
+        if (!first_group)
+            buf_putc(b, ',');
+        first_group = false;
+        buf_printf(b, "{\"%s@iot.navigationLink\":\"%s/%s(", r->name, out->root,
+                   model_entity(r->target)->set);
+        jw_int(b, sid);
+        buf_puts(b, ")\",\"components\":[");
+        if (with_id)
+            buf_puts(b, "\"id\"");
+        for (int k = 0; k < nc; k++) {
+            if (k || with_id)
+                buf_putc(b, ',');
+            jw_str(b, cols[k]->name);
+        }
+        buf_printf(b, "],\"dataArray@iot.count\":%zu,\"dataArray\":[", count);
+        bool first_row = true;
+        for (size_t i = g; i < rs->n; i++) {
+            const StoreRow *row = &rs->rows[i];
+            if (row->cols[r->fk_slot].type != SV_INT || row->cols[r->fk_slot].i != sid)
+                continue;
+            done[i] = true;
+            buf_puts(b, first_row ? "[" : ",[");
+            first_row = false;
+            if (with_id)
+                jw_int(b, row->cols[0].i);
+            for (int k = 0; k < nc; k++) {
+                if (k || with_id)
+                    buf_putc(b, ',');
+                sta_write_prop_value(b, def, cols[k], row);
+            }
+            buf_putc(b, ']');
+        }
+        buf_puts(b, "]}");
+    }
+    free(done);
 }
 
 static void reply_read(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
@@ -125,6 +181,14 @@ static void reply_read(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePat
         QueryLimits lim = {sta->cfg.top_default, sta->cfg.top_max};
         query_parse_options(req->arena, def, NULL, 0, &lim, &o, &err);
     } else if (parse_options(sta, req, def, &o, &err)) {
+        goto fail;
+    }
+    if (o.result_format && (strcmp(o.result_format, "dataArray") != 0 ||
+                            def->type != ENT_OBSERVATION || path->kind != RES_COLLECTION)) {
+        err_set(&err, ERR_BAD_REQUEST, "$resultFormat",
+                strcmp(o.result_format, "dataArray") != 0
+                    ? "$resultFormat must be dataArray"
+                    : "$resultFormat=dataArray applies to collections of Observations");
         goto fail;
     }
     if (store_read_begin(sta->store, &c, &err) ||
@@ -185,7 +249,9 @@ static void reply_read(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePat
         if (rs->count >= 0)
             buf_printf(b, "\"@iot.count\":%lld,", (long long)rs->count);
         buf_puts(b, "\"value\":[");
-        if (path->kind == RES_REF) {
+        if (o.result_format) {
+            write_dataarray(&out, rs, &o);
+        } else if (path->kind == RES_REF) {
             for (size_t i = 0; i < rs->n; i++)
                 buf_printf(b, "%s{\"@iot.selfLink\":\"%s/%s(%lld)\"}", i ? "," : "", root,
                            def->set, (long long)rs->rows[i].cols[0].i);
@@ -261,6 +327,14 @@ int sta_handle(void *data, HttpReq *req, HttpResp *resp)
     ResourcePath rp;
     Err err;
     err_init(&err);
+    if (strcmp(path + plen, "/CreateObservations") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            resp->allow = "POST";
+            http_reply_errorf(resp, ERR_METHOD, NULL, "CreateObservations only takes POST");
+            return HTTP_DONE;
+        }
+        return sta_write(sta, req, resp, NULL);
+    }
     if (query_parse_path(path + plen, &rp, &err)) {
         http_reply_error(resp, &err);
         return HTTP_DONE;

@@ -50,7 +50,10 @@ bool sta_prop_is_null(const Prop *p, const StoreRow *row);
  */
 void sta_write_next_link(Buf *b, const char *base, const QueryOptions *o);
 
-/* Handles POST, PATCH, PUT and DELETE (may suspend while the writer commits). */
+/*
+ * Handles POST, PATCH, PUT and DELETE (may suspend while the writer commits).
+ * path NULL: POST /CreateObservations (dataArray, OGC 18-088 §14.3).
+ */
 int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path);
 
 /* Reads entity id of def and answers with it as a top-level entity (status given). */

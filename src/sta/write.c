@@ -22,7 +22,7 @@
 
 #define MAX_COLS 32
 
-enum { W_POST, W_PATCH, W_DELETE };
+enum { W_POST, W_PATCH, W_DELETE, W_DATAARRAY };
 
 typedef struct WriteCtx {
     StoreJob job;         /* first member: the writer hands us back this pointer */
@@ -35,6 +35,8 @@ typedef struct WriteCtx {
     int64_t now;          /* server time of the request, microseconds */
     const EntityDef *def; /* entity written */
     int64_t id;
+    int64_t *ids;         /* W_DATAARRAY: id per row, 0 = failed; arena-owned */
+    size_t nids;
 } WriteCtx;
 
 typedef struct Vals {
@@ -806,11 +808,161 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
     return store_update(c, def, id, v.v, v.set, err);
 }
 
+/* ============================================================ dataArray */
+
+/* OGC 18-088 §14.3.2 (CreateObservations): one group per (Multi)Datastream. */
+static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size_t *row0,
+                           Err *err)
+{
+    Arena *a = w->a;
+    const EntityDef *odef = model_entity(ENT_OBSERVATION);
+    const char *prefix = arena_printf(a, "[%zu].", gi);
+    if (!prefix)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+    if (!json_is_object(g))
+        return err_set(err, ERR_INVALID, prefix, "%s: each member must be an object", prefix);
+    json_t *jds = json_object_get(g, "Datastream"), *jmds = json_object_get(g, "MultiDatastream");
+    if (!jds == !jmds)
+        return err_set(err, ERR_INVALID, fld(a, prefix, "Datastream"),
+                       "%sneeds exactly one of Datastream and MultiDatastream", prefix);
+    const Rel *srel = model_rel(odef, jds ? "Datastream" : "MultiDatastream", jds ? 10 : 15);
+    const EntityDef *sdef = model_entity(srel->target);
+    int64_t sid;
+    int rc = reference_id(c, sdef, jds ? jds : jmds, fld(a, prefix, srel->name), &sid, err);
+    if (rc)
+        return rc;
+    json_t *comps = json_object_get(g, "components");
+    json_t *rows = json_object_get(g, "dataArray");
+    size_t nc = json_array_size(comps);
+    if (!json_is_array(comps) || nc == 0 || nc > 16)
+        return err_set(err, ERR_INVALID, fld(a, prefix, "components"),
+                       "%scomponents must be an array of 1 to 16 property names", prefix);
+    if (!json_is_array(rows))
+        return err_set(err, ERR_INVALID, fld(a, prefix, "dataArray"),
+                       "%sdataArray must be an array of arrays", prefix);
+    const Prop *props[16];
+    int foi_col = -1, result_col = -1;
+    for (size_t i = 0; i < nc; i++) {
+        const char *name = json_string_value(json_array_get(comps, i));
+        props[i] = NULL;
+        if (name && strcmp(name, "FeatureOfInterest/id") == 0) {
+            foi_col = (int)i;
+            continue;
+        }
+        props[i] = name ? model_prop(odef, name, strlen(name)) : NULL;
+        if (!props[i])
+            return err_set(err, ERR_INVALID, fld(a, prefix, "components"),
+                           "%scomponents[%zu]: '%s' is not an Observation property", prefix,
+                           i, name ? name : "(not a string)");
+        if (props[i]->type == PT_RESULT)
+            result_col = (int)i;
+    }
+    if (result_col < 0)
+        return err_set(err, ERR_MISSING, fld(a, prefix, "components"),
+                       "%scomponents must include result", prefix);
+    StoreObsContext ctx;
+    if ((rc = store_obs_context(c, a, sdef, sid, &ctx, err)))
+        return rc;
+    int64_t gen_foi = 0, known_foi = 0;
+    const Prop *pt = model_prop(odef, "phenomenonTime", 14);
+    const Rel *rf = model_rel(odef, "FeatureOfInterest", 17);
+    for (size_t r = 0; r < json_array_size(rows); r++) {
+        json_t *row = json_array_get(rows, r);
+        int64_t *out = &w->ids[*row0 + r];
+        *out = 0;
+        if (!json_is_array(row) || json_array_size(row) != nc)
+            continue; /* reported as "error" */
+        Vals v;
+        memset(&v, 0, sizeof v);
+        Err rerr;
+        err_init(&rerr);
+        bool ok = true;
+        for (size_t i = 0; ok && i < nc; i++)
+            if (props[i])
+                ok = parse_prop(a, odef, props[i], json_array_get(row, i), props[i]->name, &v,
+                                &rerr) == 0;
+        if (!ok || check_result(a, sdef, ctx.types, json_array_get(row, (size_t)result_col), "",
+                                &rerr))
+            continue;
+        if (!v.set[pt->slot]) {
+            v.v[pt->slot] = (StoreValue){.type = SV_INT, .i = w->now};
+            v.v[pt->slot2] = (StoreValue){.type = SV_NULL};
+            v.set[pt->slot] = v.set[pt->slot2] = true;
+        }
+        int64_t foi;
+        if (foi_col >= 0) {
+            json_t *jf = json_array_get(row, (size_t)foi_col);
+            if (!json_is_integer(jf))
+                continue;
+            foi = json_integer_value(jf);
+            if (foi != known_foi) {
+                bool exists;
+                if ((rc = store_exists(c, model_entity(ENT_FEATURE), foi, &exists, err)))
+                    return rc;
+                if (!exists)
+                    continue;
+                known_foi = foi;
+            }
+        } else {
+            if (!gen_foi && (rc = generated_foi(w, c, &ctx, &gen_foi, prefix, err)))
+                return rc;
+            foi = gen_foi;
+        }
+        v.v[rf->fk_slot] = (StoreValue){.type = SV_INT, .i = foi};
+        v.v[srel->fk_slot] = (StoreValue){.type = SV_INT, .i = sid};
+        v.set[rf->fk_slot] = v.set[srel->fk_slot] = true;
+        if ((rc = store_insert(c, odef, v.v, v.set, out, err)))
+            return rc; /* a storage error, not a bad row: the whole request fails */
+    }
+    *row0 += json_array_size(rows);
+    return 0;
+}
+
+static int dataarray_job(WriteCtx *w, StoreConn *c, Err *err)
+{
+    size_t n = 0;
+    for (size_t g = 0; g < json_array_size(w->body); g++)
+        n += json_array_size(json_object_get(json_array_get(w->body, g), "dataArray"));
+    w->ids = arena_zalloc(w->a, sizeof *w->ids * (n ? n : 1));
+    if (!w->ids)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+    w->nids = n;
+    size_t row0 = 0;
+    for (size_t g = 0; g < json_array_size(w->body); g++) {
+        int rc = dataarray_group(w, c, json_array_get(w->body, g), g, &row0, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void reply_dataarray(Sta *sta, HttpReq *req, HttpResp *resp, const WriteCtx *w)
+{
+    const char *root = sta_root_url(sta, req);
+    Buf *b = &resp->body;
+    buf_putc(b, '[');
+    for (size_t i = 0; i < w->nids; i++) {
+        if (i)
+            buf_putc(b, ',');
+        if (w->ids[i]) {
+            buf_printf(b, "\"%s/Observations(", root ? root : "");
+            jw_int(b, w->ids[i]);
+            buf_puts(b, ")\"");
+        } else {
+            buf_puts(b, "\"error\"");
+        }
+    }
+    buf_putc(b, ']');
+    resp->status = 201;
+}
+
 /* ================================================================== job */
 
 static int write_job(StoreConn *c, void *data, Err *err)
 {
     WriteCtx *w = data;
+    if (w->kind == W_DATAARRAY)
+        return dataarray_job(w, c, err);
     StoreScope sc;
     int rc = store_resolve(c, &w->path, w->path.nsegs, &sc, err);
     if (rc)
@@ -885,6 +1037,10 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
             resp->status = 200;
             return HTTP_DONE;
         }
+        if (w->kind == W_DATAARRAY) {
+            reply_dataarray(sta, req, resp, w);
+            return HTTP_DONE;
+        }
         sta_reply_entity(sta, req, resp, w->def, w->id, w->kind == W_POST ? 201 : 200);
         if (w->kind == W_POST && resp->status == 201)
             resp->location = arena_printf(req->arena, "%s/%s(%lld)", sta_root_url(sta, req),
@@ -899,8 +1055,10 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
     w->sta = sta;
     w->req = req;
     w->a = req->arena;
-    w->path = *path;
-    w->kind = strcmp(req->method, "POST") == 0     ? W_POST
+    if (path)
+        w->path = *path;
+    w->kind = !path                                ? W_DATAARRAY
+              : strcmp(req->method, "POST") == 0   ? W_POST
               : strcmp(req->method, "DELETE") == 0 ? W_DELETE
                                                    : W_PATCH;
     if (w->kind != W_DELETE) {
@@ -922,6 +1080,13 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
             err_set_at(&e, ERR_BAD_JSON, je.position > 0 ? je.position : je.column,
                        "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
             http_reply_error(resp, &e);
+            return HTTP_DONE;
+        }
+        if (w->kind == W_DATAARRAY && !json_is_array(w->body)) {
+            json_decref(w->body);
+            http_reply_errorf(resp, ERR_INVALID, NULL,
+                              "CreateObservations expects a JSON array of "
+                              "{Datastream, components, dataArray} objects");
             return HTTP_DONE;
         }
     }

@@ -309,6 +309,15 @@ static int compare(Fc *f, const QueryNode *n)
             break;
         case QOP_LT:
         case QOP_LE:
+            if (a->kind == QN_PATH) {
+                /* start <= end, so this is implied; it lets the index bound the range. */
+                if ((rc = time_bound(f, a, false)))
+                    return rc;
+                buf_puts(f->sql, n->op == QOP_LT ? " < " : " <= ");
+                if ((rc = time_bound(f, b, false)))
+                    return rc;
+                buf_puts(f->sql, " AND ");
+            }
             if ((rc = time_bound(f, a, true)))
                 return rc;
             buf_puts(f->sql, n->op == QOP_LT ? " < " : " <= ");

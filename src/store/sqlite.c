@@ -82,6 +82,7 @@ static void cache_clear(StoreConn *c)
         c->buckets[i] = NULL;
     }
     c->nstmts = 0;
+    c->last_sql = NULL;
     memset(c->ins, 0, sizeof c->ins);
 }
 
@@ -110,6 +111,7 @@ int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err)
             sqlite3_reset(e->stmt);
             sqlite3_clear_bindings(e->stmt);
             *out = e->stmt;
+            c->last_sql = e->sql;
             return 0;
         }
     }
@@ -125,6 +127,7 @@ int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err)
     c->buckets[b] = e;
     c->nstmts++;
     *out = st;
+    c->last_sql = e->sql;
     return 0;
 }
 

@@ -28,6 +28,7 @@ struct StoreConn {
     int nstmts;
     StoreConn *next_free; /* read pool free list */
     bool spatial;         /* SpatiaLite is loaded */
+    const char *last_sql; /* SQL of the last statement taken from the cache (for tests) */
     /* INSERT statements by entity type and set of columns (most recent few). */
     struct {
         uint32_t mask;        /* columns set, bit = slot */

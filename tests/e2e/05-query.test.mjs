@@ -301,17 +301,20 @@ test('$ref on collections pages like the collection', async () => {
     assert.equal(c['@iot.count'], N_A);
 });
 
-test('$filter is not implemented yet: 501 with a JSON error that says so', async () => {
-    for (const p of [
-        "Things?$filter=name eq 'a'",
-        'Observations?$filter=result gt 5',
-        `Datastreams(${g.a})/Observations?$filter=phenomenonTime gt 2024-01-01T00:00:00Z&$top=1`,
-        `Things?$expand=Datastreams($filter=name eq 'x')`,
-    ]) {
-        const r = await s.get(p);
-        assertError(assert, r, 501, { where: p });
-        assert.match(r.json.message, /filter/i, `message mentions $filter: ${r.text}`);
-    }
+test('$filter answers, also inside $expand; a malformed one is a 400 naming the column', async () => {
+    let r = await s.get(`Datastreams(${g.a})/Observations?$filter=phenomenonTime gt 2000-01-01T00:00:00Z&$top=1&$count=true`);
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.json['@iot.count'] >= 1, r.text);
+    r = await s.get("Things?$expand=Datastreams($filter=name eq 'no such name')");
+    assert.equal(r.status, 200, r.text);
+    for (const t of r.json.value) assert.deepEqual(t.Datastreams, []);
+    r = await s.get("Things?$filter=name eq 'no such thing'");
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.value, []);
+    r = await s.get("Things?$filter=(name eq 'a'");
+    assertError(assert, r, 400, { where: 'unbalanced' });
+    assert.equal(r.json.field, '$filter');
+    assert.ok(r.json.position > 0, r.text);
 });
 
 test('invalid query options: 400 with a JSON error', async () => {
