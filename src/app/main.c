@@ -72,7 +72,7 @@ static int run(App *app, bool demo)
             err.msg);
         return 1;
     }
-    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max};
+    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max, NULL};
     app->sta = sta_new(app->store, &stc);
     HttpConfig hc = {cfg->listen, (int)cfg->threads, (size_t)cfg->body_limit, 256u << 20};
     if (http_start(&hc, sta_handle, app->sta, &app->http, &err)) {

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "events/events.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -16,6 +17,7 @@ typedef struct StaConfig {
     const char *base_url;  /* public service root without version, or NULL = from request */
     int64_t top_default;   /* $top when none is given */
     int64_t top_max;       /* largest $top served */
+    Events *events;        /* where committed changes are published, or NULL; borrowed */
 } StaConfig;
 
 typedef struct Sta Sta;

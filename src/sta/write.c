@@ -37,7 +37,34 @@ typedef struct WriteCtx {
     int64_t id;
     int64_t *ids;         /* W_DATAARRAY: id per row, 0 = failed; arena-owned */
     size_t nids;
+    struct Change {
+        EventKind kind;
+        const EntityDef *def;
+        int64_t id;
+        uint32_t changed; /* properties changed (bit per def->props index) */
+    } *changes;           /* what the job wrote, for events; arena-owned */
+    size_t nchanges, capchanges;
 } WriteCtx;
+
+/* Records a change for publication after the commit (only when someone listens). */
+static int note(WriteCtx *w, EventKind kind, const EntityDef *def, int64_t id, uint32_t changed,
+                Err *err)
+{
+    if (!w->sta->cfg.events)
+        return 0;
+    if (w->nchanges == w->capchanges) {
+        size_t cap = w->capchanges ? w->capchanges * 2 : 8;
+        struct Change *nc = arena_alloc(w->a, cap * sizeof *nc);
+        if (!nc)
+            return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+        if (w->nchanges)
+            memcpy(nc, w->changes, w->nchanges * sizeof *nc);
+        w->changes = nc;
+        w->capchanges = cap;
+    }
+    w->changes[w->nchanges++] = (struct Change){kind, def, id, changed};
+    return 0;
+}
 
 typedef struct Vals {
     StoreValue v[MAX_COLS];
@@ -371,8 +398,8 @@ static const Rel *rel_named(EntityType t, const char *name)
 }
 
 /* A HistoricalLocation of thing at time t at the given locations. */
-static int add_hl(StoreConn *c, int64_t thing, int64_t t, const int64_t *locs, size_t n,
-                  Err *err)
+static int add_hl(WriteCtx *w, StoreConn *c, int64_t thing, int64_t t, const int64_t *locs,
+                  size_t n, Err *err)
 {
     const EntityDef *hl = model_entity(ENT_HISTORICAL_LOCATION);
     Vals v;
@@ -385,19 +412,21 @@ static int add_hl(StoreConn *c, int64_t thing, int64_t t, const int64_t *locs, s
     const Rel *r = rel_named(ENT_HISTORICAL_LOCATION, "Locations");
     for (size_t i = 0; !rc && i < n; i++)
         rc = store_link(c, r, id, locs[i], 0, err);
+    if (!rc)
+        rc = note(w, EV_CREATED, hl, id, ~0u, err);
     return rc;
 }
 
 /* Makes locs the Thing's current Locations and records the move. */
-static int move_thing(StoreConn *c, int64_t thing, int64_t t, const int64_t *locs, size_t n,
-                      bool record, Err *err)
+static int move_thing(WriteCtx *w, StoreConn *c, int64_t thing, int64_t t, const int64_t *locs,
+                      size_t n, bool record, Err *err)
 {
     const Rel *r = rel_named(ENT_THING, "Locations");
     int rc = store_unlink_all(c, r, thing, err);
     for (size_t i = 0; !rc && i < n; i++)
         rc = store_link(c, r, thing, locs[i], 0, err);
     if (!rc && record)
-        rc = add_hl(c, thing, t, locs, n, err);
+        rc = add_hl(w, c, thing, t, locs, n, err);
     return rc;
 }
 
@@ -431,7 +460,8 @@ static int generated_foi(WriteCtx *w, StoreConn *c, const StoreObsContext *ctx, 
     int fs = model_prop(fdef, "feature", 7)->slot;
     v.v[fs] = loc->cols[model_prop(ldef, "location", 8)->slot];
     v.set[fs] = true;
-    if ((rc = store_insert(c, fdef, v.v, v.set, foi, err)))
+    if ((rc = store_insert(c, fdef, v.v, v.set, foi, err)) ||
+        (rc = note(w, EV_CREATED, fdef, *foi, ~0u, err)))
         return rc;
     int gen_slot = ldef->ncols - 1; /* gen_feature_id */
     Vals u;
@@ -597,7 +627,8 @@ static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
         (rc = store_latest_hl_time(c, v.v[model_rel(def, "Thing", 5)->fk_slot].i, &latest,
                                    &have_latest, err)))
         return rc;
-    if ((rc = store_insert(c, def, v.v, v.set, &id, err)))
+    if ((rc = store_insert(c, def, v.v, v.set, &id, err)) ||
+        (rc = note(w, EV_CREATED, def, id, ~0u, err)))
         return rc;
 
     /* To-many relations: create or reference each member, then link it. */
@@ -629,21 +660,22 @@ static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
                 memset(&u, 0, sizeof u);
                 u.v[back->fk_slot] = (StoreValue){.type = SV_INT, .i = id};
                 u.set[back->fk_slot] = true;
-                if ((rc = store_update(c, tdef, ids[k2], u.v, u.set, err)))
+                if ((rc = store_update(c, tdef, ids[k2], u.v, u.set, err)) ||
+                    (rc = note(w, EV_UPDATED, tdef, ids[k2], 0, err)))
                     return rc;
             }
         }
         if (def->type == ENT_THING && r->target == ENT_LOCATION && n &&
-            (rc = add_hl(c, id, w->now, ids, n, err)))
+            (rc = add_hl(w, c, id, w->now, ids, n, err)))
             return rc;
         if (def->type == ENT_LOCATION && r->target == ENT_THING)
             for (size_t k2 = 0; !rc && k2 < n; k2++)
-                rc = add_hl(c, ids[k2], w->now, &id, 1, err);
+                rc = add_hl(w, c, ids[k2], w->now, &id, 1, err);
         if (rc)
             return rc;
         if (def->type == ENT_HISTORICAL_LOCATION && r->target == ENT_LOCATION &&
             (!have_latest || v.v[1].i >= latest) &&
-            (rc = move_thing(c, v.v[model_rel(def, "Thing", 5)->fk_slot].i, 0, ids, n, false,
+            (rc = move_thing(w, c, v.v[model_rel(def, "Thing", 5)->fk_slot].i, 0, ids, n, false,
                              err)))
             return rc;
     }
@@ -737,12 +769,12 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
                 return rc;
         }
         if (def->type == ENT_THING && r->target == ENT_LOCATION) {
-            rc = move_thing(c, id, w->now, ids, n, true, err);
+            rc = move_thing(w, c, id, w->now, ids, n, true, err);
         } else if (def->type == ENT_LOCATION && r->target == ENT_THING) {
             for (size_t x = 0; !rc && x < n; x++)
                 rc = store_link(c, rel_named(ENT_THING, "Locations"), ids[x], id, 0, err);
             for (size_t x = 0; !rc && x < n; x++)
-                rc = add_hl(c, ids[x], w->now, &id, 1, err);
+                rc = add_hl(w, c, ids[x], w->now, &id, 1, err);
         } else if (r->kind == REL_LINK) {
             rc = store_unlink_all(c, r, id, err);
             for (size_t x = 0; !rc && x < n; x++)
@@ -755,6 +787,8 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
                 u.v[back->fk_slot] = (StoreValue){.type = SV_INT, .i = id};
                 u.set[back->fk_slot] = true;
                 rc = store_update(c, tdef, ids[x], u.v, u.set, err);
+                if (!rc)
+                    rc = note(w, EV_UPDATED, tdef, ids[x], 0, err);
             }
         }
         if (rc)
@@ -805,7 +839,13 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
                            "unitOfMeasurements (%d) and multiObservationDataTypes (%d) must "
                            "have the same length as the ObservedProperties", nu, nt);
     }
-    return store_update(c, def, id, v.v, v.set, err);
+    uint32_t changed = 0;
+    for (int i = 0; i < def->nprops; i++)
+        if (v.set[def->props[i].slot])
+            changed |= 1u << i;
+    if ((rc = store_update(c, def, id, v.v, v.set, err)))
+        return rc;
+    return note(w, EV_UPDATED, def, id, changed, err);
 }
 
 /* ============================================================ dataArray */
@@ -911,7 +951,8 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
         v.v[rf->fk_slot] = (StoreValue){.type = SV_INT, .i = foi};
         v.v[srel->fk_slot] = (StoreValue){.type = SV_INT, .i = sid};
         v.set[rf->fk_slot] = v.set[srel->fk_slot] = true;
-        if ((rc = store_insert(c, odef, v.v, v.set, out, err)))
+        if ((rc = store_insert(c, odef, v.v, v.set, out, err)) ||
+            (rc = note(w, EV_CREATED, odef, *out, ~0u, err)))
             return rc; /* a storage error, not a bad row: the whole request fails */
     }
     *row0 += json_array_size(rows);
@@ -986,9 +1027,9 @@ static int write_job(StoreConn *c, void *data, Err *err)
             if ((rc = store_link(c, via, sc.parent_id, w->id, 0, err)))
                 return rc;
             if (sc.parent_def->type == ENT_THING && sc.def->type == ENT_LOCATION)
-                rc = add_hl(c, sc.parent_id, w->now, &w->id, 1, err);
+                rc = add_hl(w, c, sc.parent_id, w->now, &w->id, 1, err);
             else if (sc.parent_def->type == ENT_LOCATION && sc.def->type == ENT_THING)
-                rc = add_hl(c, w->id, w->now, &sc.parent_id, 1, err);
+                rc = add_hl(w, c, w->id, w->now, &sc.parent_id, 1, err);
         }
         return rc;
     }
@@ -997,7 +1038,9 @@ static int write_job(StoreConn *c, void *data, Err *err)
         return update(w, c, sc.def, sc.id, w->body, err);
     case W_DELETE:
         w->id = sc.id;
-        return store_delete(c, sc.def, sc.id, err);
+        if ((rc = store_delete(c, sc.def, sc.id, err)))
+            return rc;
+        return note(w, EV_DELETED, sc.def, sc.id, 0, err);
     }
     return 0;
 }
@@ -1006,6 +1049,41 @@ static void job_done(StoreJob *job)
 {
     WriteCtx *w = (WriteCtx *)job;
     http_resume(w->req);
+}
+
+/* Publishes what a committed job changed, each entity as a GET returns it. */
+static void publish(Sta *sta, HttpReq *req, const WriteCtx *w)
+{
+    Err err;
+    err_init(&err);
+    StoreConn *c;
+    if (store_read_begin(sta->store, &c, &err))
+        return; /* the write stands; subscribers miss this change (logged by the caller) */
+    const char *root = sta_root_url(sta, req);
+    Buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < w->nchanges; i++) {
+        const struct Change *ch = &w->changes[i];
+        int64_t parents[16] = {0};
+        Event ev = {ch->kind, ch->def, ch->id, NULL, 0, STA_VERSION, parents, ch->changed};
+        StoreRow *row = NULL;
+        if (ch->kind != EV_DELETED) {
+            if (store_get(c, req->arena, ch->def, ch->id, &row, &err))
+                continue; /* deleted again in the same job */
+            buf_clear(&b);
+            StaOut out = {&b, root, strlen(root)};
+            sta_write_entity(&out, ch->def, row, NULL, true);
+            ev.json = b.data;
+            ev.len = b.len;
+            for (int r = 0; r < ch->def->nrels && r < 16; r++)
+                if (ch->def->rels[r].kind == REL_ONE &&
+                    row->cols[ch->def->rels[r].fk_slot].type == SV_INT)
+                    parents[r] = row->cols[ch->def->rels[r].fk_slot].i;
+        }
+        events_publish(sta->cfg.events, &ev);
+    }
+    buf_fini(&b);
+    store_read_end(sta->store, c);
 }
 
 static bool is_json_type(const char *ct)
@@ -1033,6 +1111,8 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
             http_reply_error(resp, &w->job.err);
             return HTTP_DONE;
         }
+        if (w->nchanges)
+            publish(sta, req, w);
         if (w->kind == W_DELETE) {
             resp->status = 200;
             return HTTP_DONE;
