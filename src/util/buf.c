@@ -52,13 +52,6 @@ void buf_puts(Buf *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
-void buf_putc(Buf *b, char c)
-{
-    buf_reserve(b, 1);
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
-}
-
 void buf_printf(Buf *b, const char *fmt, ...)
 {
     va_list ap;

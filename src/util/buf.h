@@ -32,8 +32,14 @@ void buf_append(Buf *b, const void *s, size_t n);
 /* Appends a NUL-terminated string. */
 void buf_puts(Buf *b, const char *s);
 
-/* Appends one byte. */
-void buf_putc(Buf *b, char c);
+/* Appends one byte (inline: serialisers call this per character). */
+static inline void buf_putc(Buf *b, char c)
+{
+    if (b->cap - b->len < 2)
+        buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 
 /* printf-appends. */
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
