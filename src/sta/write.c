@@ -544,6 +544,12 @@ static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
         (rc = check_entity(def, obj, &v, NULL, prefix, a, err)))
         return rc;
 
+    if (def->type == ENT_OBSERVATION && rels[model_rel(def, "Datastream", 10) - def->rels] &&
+        rels[model_rel(def, "MultiDatastream", 15) - def->rels])
+        return err_set(err, ERR_INVALID, fld(a, prefix, "Datastream"),
+                       "%san Observation belongs to a Datastream or a MultiDatastream, not both",
+                       prefix);
+
     /* To-one relations: the parent in the path, a new entity, or a reference. */
     for (int i = 0; i < def->nrels; i++) {
         const Rel *r = &def->rels[i];
