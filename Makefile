@@ -52,7 +52,7 @@ FUZZERS  := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 20
 $(F)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(CSTD) -Wall -Wextra -Werror -Isrc -pthread $(shell pkg-config --cflags $(PKGS)) $(FUZZFLAGS) -c $< -o $@
+	$(FUZZCC) $(CSTD) -Wall -Wextra -Werror -Isrc -MMD -MP -pthread $(shell pkg-config --cflags $(PKGS)) $(FUZZFLAGS) -c $< -o $@
 
 $(F)/%: fuzz/%.c $(patsubst %.c,$(F)/%.o,$(LIBSRCS))
 	$(FUZZCC) $(CSTD) -Isrc $(shell pkg-config --cflags $(PKGS)) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
