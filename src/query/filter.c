@@ -98,17 +98,34 @@ static int too_large(Parser *p, size_t off)
  * valid UTF-8 sequences are kept, other bytes and controls become '?', so
  * that the message is always valid UTF-8 for the JSON error body.
  */
+/*
+ * Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0.
+ */
+static size_t utf8_len(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char c = u[0];
+    size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                           : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t j = 1; j < k; j++)
+        if ((u[j] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && u[1] < 0xA0) || (c == 0xED && u[1] >= 0xA0) ||
+        (c == 0xF0 && u[1] < 0x90) || (c == 0xF4 && u[1] >= 0x90))
+        return 0;
+    return k;
+}
+
 static const char *excerpt(const char *s, size_t n, char *out)
 {
     size_t o = 0, i = 0;
     while (i < n && o < 32) {
         unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                                   : (c & 0xF8) == 0xF0 ? 4 : 0;
-        bool ok = k > 0 && i + k <= n && !(k == 2 && c < 0xC2);
-        for (size_t j = 1; ok && j < k; j++)
-            ok = ((unsigned char)s[i + j] & 0xC0) == 0x80;
-        if (!ok || c < 0x20 || c == 0x7F) {
+        size_t k = utf8_len(s + i, n - i);
+        if (k == 0 || c < 0x20 || c == 0x7F) {
             out[o++] = '?';
             i++;
             continue;
@@ -378,7 +395,9 @@ static int wkt_polygon(Wkt *w)
     return wkt_expect(w, ')');
 }
 
-typedef enum { G_POINT, G_LINESTRING, G_POLYGON, G_MULTIPOINT, G_MULTILINESTRING, G_MULTIPOLYGON } Geom;
+typedef enum {
+    G_POINT, G_LINESTRING, G_POLYGON, G_MULTIPOINT, G_MULTILINESTRING, G_MULTIPOLYGON
+} Geom;
 
 static int wkt_geometry(Wkt *w)
 {
@@ -715,9 +734,11 @@ static int lex(Parser *p, bool key)
     } else if (c > 0x20 && c < 0x7F) {
         rc = fail(p, ERR_BAD_REQUEST, p->i, "unexpected character '%c'", c);
     } else {
+        /* One UTF-8 character (or one byte that is none). */
         char buf[64];
+        size_t k = utf8_len(p->text + p->i, p->len - p->i);
         rc = fail(p, ERR_BAD_REQUEST, p->i, "unexpected character '%s'",
-                  excerpt(p->text + p->i, p->len - p->i > 4 ? 4 : p->len - p->i, buf));
+                  excerpt(p->text + p->i, k ? k : 1, buf));
     }
     if (rc)
         return rc;
@@ -930,13 +951,15 @@ static int call(Parser *p, size_t name_at, size_t name_len, QueryNode **out)
         return rc;
     if (p->tok.kind != T_RPAREN) {
         for (;;) {
-            if (n == f->max)
+            /* After a ',' comes an argument; "f(a,)" is reported at the ')'. */
+            QueryNode *arg = NULL;
+            if (n == f->max && p->tok.kind != T_RPAREN)
                 return fail(p, ERR_BAD_REQUEST, p->tok.start,
                             "%s expects %s, got more arguments", f->name,
                             signature(f, sig, sizeof sig));
-            if ((rc = expr(p, &args[n])))
+            if ((rc = expr(p, &arg)))
                 return rc;
-            n++;
+            args[n++] = arg;
             if (p->tok.kind != T_COMMA)
                 break;
             if ((rc = next(p)))
@@ -1102,7 +1125,20 @@ static bool looks_like_duration(const char *s, size_t n)
 /* ------------------------------------------------------------ grammar */
 
 /*
- * primary = literal | '(' expr ')' | name '(' args ')' | path
+ * expr    = or
+ * or      = and { "or" and }              balanced, see chain()
+ * and     = not { "and" not }             balanced
+ * not     = "not" not | cmp
+ * cmp     = add { ("eq"|"ne"|"gt"|"ge"|"lt"|"le") add }
+ * add     = mul { ("add"|"sub") mul }
+ * mul     = unary { ("mul"|"div"|"mod") unary }
+ * unary   = "-" unary | primary
+ * primary = literal | "(" expr ")" | name "(" [expr {"," expr}] ")" | path
+ *
+ * This is the order OGC 18-088 §9.3.3.5.1 lists the operators in, with
+ * 'not' below the comparisons as in SQL ("not a eq b" is "not (a eq b)"),
+ * and all comparisons in one class.  Keywords and function names are
+ * lower-case only, as in OData.  Binary operators are left-associative.
  */
 static int primary(Parser *p, QueryNode **out)
 {
@@ -1409,6 +1445,55 @@ static int level_of(int op)
     return -1;
 }
 
+static int binary(Parser *p, int lvl, QueryNode **out);
+
+/*
+ * A chain "a or b or c ..." (or 'and').  Both are associative, also in
+ * SQL's three-valued logic, so the chain is built as a balanced tree: a
+ * list of a thousand alternatives is eleven levels high, not a thousand,
+ * which keeps the compiler's recursion and SQLite's expression depth
+ * (SQLITE_MAX_EXPR_DEPTH) small.  Up to three operands the tree is the
+ * left-associative one.  The stack works like a binary counter: its
+ * entries hold 2^k operands each, strictly fewer towards the top.
+ */
+static int chain(Parser *p, int lvl, QueryNode **out)
+{
+    struct {
+        QueryNode *n;  /* subtree */
+        uint64_t size; /* operands in it */
+        size_t op;     /* offset of the operator before its first operand */
+    } st[66];
+    int top = 0, rc;
+    QueryOp op = lvl == L_OR ? QOP_OR : QOP_AND;
+    QueryNode *a = NULL;
+    if ((rc = binary(p, lvl + 1, &a)))
+        return rc;
+    st[top].n = a;
+    st[top].size = 1;
+    st[top++].op = 0;
+    for (;;) {
+        bool more = tok_is(p, lvl == L_OR ? "or" : "and");
+        if (more) {
+            size_t off = p->tok.start;
+            if ((rc = next(p)) || (rc = binary(p, lvl + 1, &a)))
+                return rc;
+            st[top].n = a;
+            st[top].size = 1;
+            st[top++].op = off;
+        }
+        while (top >= 2 && (!more || st[top - 1].size == st[top - 2].size)) {
+            top--;
+            if ((rc = make_binary(p, op, st[top - 1].n, st[top].n, st[top].op, &st[top - 1].n)))
+                return rc;
+            st[top - 1].size += st[top].size;
+        }
+        if (!more)
+            break;
+    }
+    *out = st[0].n;
+    return 0;
+}
+
 /*
  * Left-associative binary operators of class lvl and above.  'not' sits
  * between 'and' and the comparisons, so "not a eq b" is "not (a eq b)".
@@ -1434,6 +1519,8 @@ static int binary(Parser *p, int lvl, QueryNode **out)
         *out = n;
         return 0;
     }
+    if (lvl == L_OR || lvl == L_AND)
+        return chain(p, lvl, out);
     if ((rc = lvl == L_MUL ? unary(p, &a) : binary(p, lvl + 1, &a)))
         return rc;
     for (;;) {
@@ -1456,6 +1543,34 @@ static int expr(Parser *p, QueryNode **out)
         return rc;
     p->depth--;
     return 0;
+}
+
+/*
+ * The first node found deeper than QUERY_FILTER_MAX_HEIGHT in the tree, or
+ * NULL.  The recursion stops at that depth, so it is bounded too.
+ */
+static const QueryNode *too_high(const QueryNode *n, int depth)
+{
+    if (depth > QUERY_FILTER_MAX_HEIGHT)
+        return n;
+    const QueryNode *r = NULL;
+    switch (n->kind) {
+    case QN_BINARY:
+        if (!(r = too_high(n->a, depth + 1)))
+            r = too_high(n->b, depth + 1);
+        break;
+    case QN_NOT:
+    case QN_NEG:
+        r = too_high(n->a, depth + 1);
+        break;
+    case QN_FUNC:
+        for (int k = 0; k < n->nargs && !r; k++)
+            r = too_high(n->args[k], depth + 1);
+        break;
+    default:
+        break;
+    }
+    return r;
 }
 
 int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
@@ -1482,6 +1597,12 @@ int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNo
         return rc;
     if (p.tok.kind != T_EOF)
         return unexpected(&p);
+    /* Long chains of arithmetic are left-deep; nesting alone cannot bound them. */
+    const QueryNode *deep = too_high(root, 1);
+    if (deep)
+        return fail(&p, ERR_BAD_REQUEST, (size_t)deep->pos - 1,
+                    "expression too deep: more than %d levels of operators",
+                    QUERY_FILTER_MAX_HEIGHT);
     if (!is_bool(root->type))
         return fail(&p, ERR_BAD_REQUEST, first, "a $filter must be a boolean expression, got %s",
                     type_name(root->type));

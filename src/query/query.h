@@ -146,6 +146,7 @@ struct QueryNode {
 
 #define QUERY_FILTER_MAX_LEN 16384  /* longest $filter text */
 #define QUERY_FILTER_MAX_DEPTH 64   /* deepest nesting of expressions */
+#define QUERY_FILTER_MAX_HEIGHT 256 /* highest tree (root = 1) query_parse_filter returns */
 
 /*
  * Parses a $filter expression for entity type def into *out.
@@ -155,6 +156,42 @@ struct QueryNode {
  */
 int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
                        Err *err);
+
+/*
+ * What the tree of query_parse_filter guarantees to the SQL compiler:
+ *
+ *   - The root is QT_BOOL or QT_ANY.  Comparisons, 'and', 'or', 'not' and the
+ *     boolean functions are QT_BOOL.  'and'/'or'/'not' operands are QT_BOOL
+ *     or QT_ANY.
+ *   - Comparison operands have the same type, or one is QT_ANY, or (eq/ne
+ *     only) one is QT_NULL.  Booleans compare only with eq/ne; geometries
+ *     never (st_equals does that).  QT_TIME may be an interval on either side.
+ *   - Arithmetic: mul/div/mod on QT_NUMBER/QT_ANY give QT_NUMBER; add/sub
+ *     give QT_NUMBER for numbers, QT_TIME for time +- duration and
+ *     duration + time, QT_DURATION for duration +- duration and time - time.
+ *     A QT_ANY operand next to a time or duration stands for a time.
+ *   - QN_NEG: of QT_NUMBER/QT_ANY is QT_NUMBER, of QT_DURATION is QT_DURATION.
+ *     A minus before a number or duration literal is folded into it.
+ *   - Function arguments have the declared type, QT_ANY or QT_NULL:
+ *     substringof endswith startswith (string, string) -> bool;
+ *     length (string), indexof (string, string) -> number;
+ *     substring (string, number[, number]), tolower toupper trim (string),
+ *     concat (string, string) -> string;
+ *     year month day hour minute second fractionalseconds totaloffsetminutes
+ *     (time) -> number; date (time) -> time: 00:00 UTC of that day;
+ *     time (time) -> string: the UTC time of day as "hh:mm:ss.ffffff", the
+ *     form time-of-day literals (08:30) are normalised to (a QN_STRING);
+ *     now() mindatetime() maxdatetime() -> time;
+ *     round floor ceiling (number) -> number;
+ *     geo.distance (geo, geo), geo.length (geo) -> number;
+ *     geo.intersects and st_* (geo, geo), st_relate (geo, geo, string) -> bool.
+ *   - A date literal (2026-11-30) is the QN_TIME of its midnight UTC.
+ *   - QN_GEO text is validated WKT (POINT, LINESTRING, POLYGON and MULTI forms,
+ *     2 or 3 coordinates, closed rings) without an "SRID=4326;" prefix.
+ *   - Chains of 'and' or of 'or' are balanced trees (left-associative up to
+ *     three operands); other operators are left-associative.  No tree is
+ *     higher than QUERY_FILTER_MAX_HEIGHT, so a recursive compiler is bounded.
+ */
 
 /* ------------------------------------------------------------- options */
 
