@@ -386,6 +386,9 @@ int http_start(const HttpConfig *cfg, HttpHandler h, void *data, HttpServer **ou
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                            /* Room for long URLs ($filter up to 16 KiB, encoded three
+                             * times that): beyond it libmicrohttpd answers 414 itself. */
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                             MHD_OPTION_END);
     if (!s->d) {
         free(s);

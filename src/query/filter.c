@@ -61,6 +61,7 @@ typedef struct Parser {
     Tok tok;              /* the current token */
     int depth;            /* current recursion depth, see enter() */
     Err *err;             /* borrowed, may be NULL */
+    const char *option;   /* "$filter" or "$orderby", for error fields */
 } Parser;
 
 /* -------------------------------------------------------------- errors */
@@ -84,7 +85,7 @@ static int fail(Parser *p, int code, size_t off, const char *fmt, ...)
     va_end(ap);
     long col = (long)off + 1;
     err_set_at(p->err, code, col, "%s at column %ld", msg, col);
-    snprintf(p->err->field, sizeof p->err->field, "%s", "$filter");
+    snprintf(p->err->field, sizeof p->err->field, "%s", p->option);
     return code;
 }
 
@@ -1573,8 +1574,8 @@ static const QueryNode *too_high(const QueryNode *n, int depth)
     return r;
 }
 
-int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
-                       Err *err)
+static int parse(Arena *a, const EntityDef *def, const char *text, bool boolean,
+                 QueryNode **out, Err *err)
 {
     Parser p;
     memset(&p, 0, sizeof p);
@@ -1582,6 +1583,7 @@ int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNo
     p.def = def;
     p.text = text;
     p.err = err;
+    p.option = boolean ? "$filter" : "$orderby";
     p.len = strnlen(text, QUERY_FILTER_MAX_LEN + 1);
     if (p.len > QUERY_FILTER_MAX_LEN)
         return fail(&p, ERR_BAD_REQUEST, QUERY_FILTER_MAX_LEN,
@@ -1603,9 +1605,23 @@ int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNo
         return fail(&p, ERR_BAD_REQUEST, (size_t)deep->pos - 1,
                     "expression too deep: more than %d levels of operators",
                     QUERY_FILTER_MAX_HEIGHT);
-    if (!is_bool(root->type))
+    if (boolean && !is_bool(root->type))
         return fail(&p, ERR_BAD_REQUEST, first, "a $filter must be a boolean expression, got %s",
                     type_name(root->type));
+    if (!boolean && root->type == QT_GEO)
+        return fail(&p, ERR_BAD_REQUEST, first, "cannot order by a geometry");
     *out = root;
     return 0;
+}
+
+int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
+                       Err *err)
+{
+    return parse(a, def, text, true, out, err);
+}
+
+int query_parse_expr(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
+                     Err *err)
+{
+    return parse(a, def, text, false, out, err);
 }

@@ -272,20 +272,71 @@ static int order_item(void *vctx, const char *s, size_t n, Err *err)
     const char *dir = s + name_len;
     size_t dir_len = n - name_len;
     trim(&dir, &dir_len);
-    OrderItem it = {NULL, false};
+    OrderItem it = {NULL, NULL, false};
+    bool plain = name_is(s, name_len, "id") || name_is(s, name_len, "@iot.id") ||
+                 model_prop(o->def, s, name_len);
+    bool dir_ok = dir_len == 0 || (dir_len == 4 && memcmp(dir, "desc", 4) == 0) ||
+                  (dir_len == 3 && memcmp(dir, "asc", 3) == 0);
+    if (plain && !dir_ok) {
+        /* "result mul 2 desc" is an expression; "name sideways" is a mistake. */
+        size_t en = n;
+        if (en > 5 && memcmp(s + en - 5, " desc", 5) == 0)
+            en -= 5;
+        else if (en > 4 && memcmp(s + en - 4, " asc", 4) == 0)
+            en -= 4;
+        char *text = arena_strndup(c->a, s, en);
+        QueryNode *x;
+        Err e;
+        err_init(&e);
+        bool expr = text && query_parse_expr(c->a, o->def, text, &x, &e) == 0;
+        if (!expr)
+            return err_set(err, ERR_BAD_REQUEST, "$orderby",
+                           "$orderby: expected 'asc' or 'desc' after '%.*s', got '%.*s'",
+                           (int)name_len, s, (int)dir_len, dir);
+        plain = false;
+        it.prop = NULL;
+    }
     if (dir_len == 4 && memcmp(dir, "desc", 4) == 0)
         it.desc = true;
-    else if (dir_len != 0 && !(dir_len == 3 && memcmp(dir, "asc", 3) == 0))
-        return err_set(err, ERR_BAD_REQUEST, "$orderby",
-                       "$orderby: expected 'asc' or 'desc' after '%.*s', got '%.*s'",
-                       (int)name_len, s, (int)dir_len, dir);
     if (!name_is(s, name_len, "id") && !name_is(s, name_len, "@iot.id")) {
-        it.prop = model_prop(o->def, s, name_len);
-        if (!it.prop)
-            return err_set(err, ERR_BAD_REQUEST, "$orderby",
-                           "$orderby: %s has no property '%.*s'", o->def->name, (int)name_len,
-                           s);
+        it.prop = plain ? model_prop(o->def, s, name_len) : NULL;
         /* JSON-valued properties order by their JSON text, as other servers do. */
+        if (!it.prop) {
+            /* Anything else is an expression: a path such as Datastream/name, or
+             * properties/owner, or a function.  Its direction is the last word
+             * when that word is asc or desc. */
+            size_t elen = n;
+            const char *tail = s + n;
+            while (tail > s && !isspace((unsigned char)tail[-1]))
+                tail--;
+            size_t tlen = (size_t)(s + n - tail);
+            if (tail > s && ((tlen == 4 && memcmp(tail, "desc", 4) == 0) ||
+                             (tlen == 3 && memcmp(tail, "asc", 3) == 0))) {
+                it.desc = tlen == 4;
+                elen = (size_t)(tail - s);
+            } else {
+                it.desc = false;
+            }
+            char *text = arena_strndup(c->a, s, elen);
+            if (!text)
+                return err_set(err, ERR_TOO_LARGE, "$orderby", "query too large");
+            Err e;
+            err_init(&e);
+            if (query_parse_expr(c->a, o->def, text, &it.expr, &e)) {
+                if (e.code == ERR_BAD_REQUEST && !strchr(text, '/') && !strchr(text, '('))
+                    return err_set(err, ERR_BAD_REQUEST, "$orderby",
+                                   "$orderby: %s has no property '%.*s'", o->def->name,
+                                   (int)name_len, s);
+                if (err && !err->code)
+                    *err = e;
+                return e.code;
+            }
+            if (o->norder == QUERY_MAX_ORDER)
+                return err_set(err, ERR_BAD_REQUEST, "$orderby", "$orderby: at most %d keys",
+                               QUERY_MAX_ORDER);
+            o->order[o->norder++] = it;
+            return 0;
+        }
     }
     if (o->norder == QUERY_MAX_ORDER)
         return err_set(err, ERR_BAD_REQUEST, "$orderby", "$orderby: at most %d keys",

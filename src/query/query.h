@@ -193,6 +193,13 @@ int query_parse_filter(Arena *a, const EntityDef *def, const char *text, QueryNo
  *     higher than QUERY_FILTER_MAX_HEIGHT, so a recursive compiler is bounded.
  */
 
+/*
+ * Parses an expression of any type but geometry, for $orderby keys such as
+ * "Datastream/name" or "result mul 2" (errors name "$orderby").
+ */
+int query_parse_expr(Arena *a, const EntityDef *def, const char *text, QueryNode **out,
+                     Err *err);
+
 /* ------------------------------------------------------------- options */
 
 typedef struct QueryParam {
@@ -206,7 +213,8 @@ typedef struct QueryLimits {
 } QueryLimits;
 
 typedef struct OrderItem {
-    const Prop *prop; /* NULL means @iot.id */
+    const Prop *prop;   /* property of the entity itself, NULL for @iot.id or expr */
+    QueryNode *expr;    /* any other key: a path across relations, a function, ...; or NULL */
     bool desc;
 } OrderItem;
 

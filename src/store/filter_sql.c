@@ -31,10 +31,13 @@ typedef struct Fc {
     const char *root;       /* alias of the filtered entity */
     const EntityDef *def;   /* type of the filtered entity */
     bool spatial;           /* SpatiaLite functions are available */
+    int want;               /* QueryType the context compares with, -1 = any */
     Err *err;
 } Fc;
 
 static int compile(Fc *f, const QueryNode *n);
+static int compare_typed(Fc *f, const QueryNode *n, const char *const *ops, const QueryNode *a,
+                         const QueryNode *b);
 
 /* ------------------------------------------------------------- binds */
 
@@ -154,6 +157,21 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
         return 0;
     }
     const char *col = def->cols[p->prop->slot];
+    if (p->prop->type == PT_RESULT) {
+        /* A result keeps its JSON type (result_type): a number compares only
+         * with numbers, a string with strings, a boolean with booleans, and
+         * only an object or array has keys to look into. */
+        const char *rt = def->cols[p->prop->slot2];
+        if (p->njson == 0) {
+            int t = f->want == QT_NUMBER ? 1 : f->want == QT_STRING ? 2 : f->want == QT_BOOL ? 3 : 0;
+            if (t)
+                buf_printf(f->sql, "(CASE WHEN %s.%s = %d THEN %s.%s END)", alias, rt, t, alias,
+                           col);
+            else
+                buf_printf(f->sql, "%s.%s", alias, col);
+            return 0;
+        }
+    }
     if (p->njson == 0) {
         if (p->prop->type == PT_GEO) {
             /* GeoJSON text to a SpatiaLite geometry; a Feature brings its geometry. */
@@ -184,7 +202,11 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
     buf_fini(&jp);
     if (!path)
         return err_set(f->err, ERR_TOO_LARGE, "$filter", "expression too large");
-    buf_printf(f->sql, "json_extract(%s.%s, ", alias, col);
+    if (p->prop->type == PT_RESULT)
+        buf_printf(f->sql, "json_extract(CASE WHEN %s.%s = 4 THEN %s.%s END, ", alias,
+                   def->cols[p->prop->slot2], alias, col);
+    else
+        buf_printf(f->sql, "json_extract(%s.%s, ", alias, col);
     int rc = bind_text(f, path, n);
     buf_putc(f->sql, ')');
     return rc;
@@ -277,16 +299,49 @@ static int time_bound(Fc *f, const QueryNode *n, bool end)
     return compile(f, n);
 }
 
+static int typed(QueryType t)
+{
+    return t == QT_NUMBER || t == QT_STRING || t == QT_BOOL ? (int)t : -1;
+}
+
 static int compare(Fc *f, const QueryNode *n)
 {
     static const char *const ops[] = {"=", "<>", ">", ">=", "<", "<="};
     const QueryNode *a = n->a, *b = n->b;
+    int rc;
+    int saved = f->want;
+    f->want = typed(a->type) >= 0 ? typed(a->type) : typed(b->type);
+    rc = compare_typed(f, n, ops, a, b);
+    f->want = saved;
+    return rc;
+}
+
+static int compare_typed(Fc *f, const QueryNode *n, const char *const *ops, const QueryNode *a,
+                         const QueryNode *b)
+{
     int rc;
     if (a->kind == QN_NULL || b->kind == QN_NULL) {
         const QueryNode *x = a->kind == QN_NULL ? b : a;
         if (n->op != QOP_EQ && n->op != QOP_NE)
             return err_set(f->err, ERR_BAD_REQUEST, "$filter",
                            "only eq and ne compare with null (column %ld)", n->pos);
+        if (x->kind == QN_PATH && has_to_many(x->path) && !f->exists_path) {
+            /* "Datastreams/id eq null": no member has a value (none at all included). */
+            buf_puts(f->sql, n->op == QOP_EQ ? "(NOT EXISTS (SELECT 1" : "(EXISTS (SELECT 1");
+            char last[16];
+            chain(f, x->path, last, sizeof last);
+            buf_puts(f->sql, " AND ");
+            const QueryPath *saved_path = f->exists_path;
+            char saved_alias[16];
+            memcpy(saved_alias, f->exists_alias, sizeof saved_alias);
+            f->exists_path = x->path;
+            snprintf(f->exists_alias, sizeof f->exists_alias, "%s", last);
+            rc = path_value(f, x->path, false);
+            f->exists_path = saved_path;
+            memcpy(f->exists_alias, saved_alias, sizeof saved_alias);
+            buf_puts(f->sql, " IS NOT NULL))");
+            return rc;
+        }
         buf_putc(f->sql, '(');
         if (x->kind == QN_NULL)
             buf_puts(f->sql, "NULL");
@@ -368,10 +423,32 @@ static int geo2(Fc *f, const char *fn, const QueryNode *n)
         return err_set(f->err, ERR_NOT_IMPLEMENTED, "$filter",
                        "geospatial functions need SpatiaLite, which is not installed on this "
                        "server (Debian package libsqlite3-mod-spatialite); column %ld", n->pos);
-    return call(f, fn, (const QueryNode *const *)n->args, n->nargs);
+    if (n->type != QT_BOOL)
+        return call(f, fn, (const QueryNode *const *)n->args, n->nargs);
+    /* SpatiaLite predicates answer -1 for a missing or invalid geometry (a
+     * Location that is not GeoJSON): that is unknown (NULL), not false, so
+     * that "not st_disjoint(...)" does not match it either. */
+    buf_puts(f->sql, "(CASE ");
+    int rc = call(f, fn, (const QueryNode *const *)n->args, n->nargs);
+    buf_puts(f->sql, " WHEN 1 THEN 1 WHEN 0 THEN 0 END)");
+    return rc;
 }
 
+static int function_body(Fc *f, const QueryNode *n);
+
 static int function(Fc *f, const QueryNode *n)
+{
+    int saved = f->want;
+    QueryFunc fn = (QueryFunc)n->op;
+    f->want = fn <= QF_CONCAT                           ? QT_STRING
+              : (fn >= QF_ROUND && fn <= QF_CEILING)    ? QT_NUMBER
+                                                        : -1;
+    int rc = function_body(f, n);
+    f->want = saved;
+    return rc;
+}
+
+static int function_body(Fc *f, const QueryNode *n)
 {
     const QueryNode *const *x = (const QueryNode *const *)n->args;
     int rc = 0;
@@ -421,8 +498,8 @@ static int function(Fc *f, const QueryNode *n)
                 return rc;
         }
         return emit(f, ")");
-    case QF_TOLOWER: return call(f, "lower", x, 1);
-    case QF_TOUPPER: return call(f, "upper", x, 1);
+    case QF_TOLOWER: return call(f, "klammer_lower", x, 1);
+    case QF_TOUPPER: return call(f, "klammer_upper", x, 1);
     case QF_TRIM: return call(f, "trim", x, 1);
     case QF_CONCAT:
         buf_putc(f->sql, '(');
@@ -455,10 +532,18 @@ static int function(Fc *f, const QueryNode *n)
         return 0;
     case QF_TIME:
         if (n->type == QT_STRING) {
-            buf_puts(f->sql, "strftime('%H:%M:%f', (");
+            /* "hh:mm:ss.ffffff" in UTC, as the parser writes time-of-day literals. */
+            buf_puts(f->sql, "(strftime('%H:%M:%S', ((");
             if ((rc = compile(f, x[0])))
                 return rc;
-            return emit(f, ") / 1000000.0, 'unixepoch')");
+            buf_puts(f->sql, ") - (((");
+            if ((rc = compile(f, x[0])))
+                return rc;
+            buf_puts(f->sql, ") % 1000000 + 1000000) % 1000000)) / 1000000, 'unixepoch') ||"
+                             " printf('.%06d', ((");
+            if ((rc = compile(f, x[0])))
+                return rc;
+            return emit(f, ") % 1000000 + 1000000) % 1000000))");
         }
         /* Time of day as microseconds since midnight. */
         buf_puts(f->sql, "(((");
@@ -524,7 +609,9 @@ static bool is_atom(const QueryNode *n)
 static int compile(Fc *f, const QueryNode *n)
 {
     int rc;
-    if (is_atom(n) && !f->exists_path) {
+    bool null_test = n->kind == QN_BINARY && n->op <= QOP_LE &&
+                     (n->a->kind == QN_NULL || n->b->kind == QN_NULL);
+    if (is_atom(n) && !f->exists_path && !null_test) {
         const QueryPath *p = find_many(n);
         if (p)
             return any_member(f, n, p);
@@ -549,17 +636,26 @@ static int compile(Fc *f, const QueryNode *n)
         if (n->path->prop && n->path->prop->type == PT_RESULT && n->path->njson == 0 &&
             n->type == QT_BOOL) {
             /* A boolean result used as a condition. */
+            int saved = f->want;
+            f->want = QT_BOOL;
             buf_putc(f->sql, '(');
-            if ((rc = path_value(f, n->path, false)))
+            rc = path_value(f, n->path, false);
+            f->want = saved;
+            if (rc)
                 return rc;
             return emit(f, " = 1)");
         }
         return path_value(f, n->path, false);
-    case QN_NOT:
+    case QN_NOT: {
+        int saved = f->want;
+        f->want = -1;
         buf_puts(f->sql, "(NOT ");
-        if ((rc = compile(f, n->a)))
+        rc = compile(f, n->a);
+        f->want = saved;
+        if (rc)
             return rc;
         return emit(f, ")");
+    }
     case QN_NEG:
         buf_puts(f->sql, "(-");
         if ((rc = compile(f, n->a)))
@@ -572,13 +668,24 @@ static int compile(Fc *f, const QueryNode *n)
             return compare(f, n);
         {
             static const char *const ops[] = {"", "", "", "", "", "", " AND ", " OR ",
-                                               " + ", " - ", " * ", " / ", " % "};
-            buf_putc(f->sql, '(');
+                                               " + ", " - ", " * ", " / ", ", "};
+            int saved = f->want;
+            bool logic = n->op == QOP_AND || n->op == QOP_OR;
+            bool timed = n->a->type == QT_TIME || n->a->type == QT_DURATION ||
+                         n->b->type == QT_TIME || n->b->type == QT_DURATION;
+            f->want = logic || timed ? -1 : QT_NUMBER;
+            /* div is a real division and mod a real remainder: results are measurements. */
+            buf_puts(f->sql, n->op == QOP_MOD ? "mod(" : "(");
+            if (n->op == QOP_DIV && !timed)
+                buf_puts(f->sql, "CAST(");
             if ((rc = compile(f, n->a)))
                 return rc;
+            if (n->op == QOP_DIV && !timed)
+                buf_puts(f->sql, " AS REAL)");
             buf_puts(f->sql, ops[n->op]);
             if ((rc = compile(f, n->b)))
                 return rc;
+            f->want = saved;
             return emit(f, ")");
         }
     }
@@ -591,6 +698,7 @@ int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
     Fc f;
     memset(&f, 0, sizeof f);
     f.spatial = c->spatial;
+    f.want = -1;
     f.sql = sql;
     f.b = binds;
     f.a = a;
@@ -602,4 +710,11 @@ int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
     int rc = compile(&f, filter);
     buf_putc(sql, ')');
     return rc;
+}
+
+int store_expr_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a, const QueryNode *expr,
+                   const char *alias, const EntityDef *def, Err *err)
+{
+    /* The same compiler: a value expression instead of a condition. */
+    return store_filter_sql(c, sql, binds, a, expr, alias, def, err);
 }

@@ -30,8 +30,17 @@ static void cols_sql(Buf *b, const EntityDef *def, const char *alias)
         buf_printf(b, "%s%s.%s", i ? "," : "", alias, def->cols[i]);
 }
 
+/* What compiling an $orderby expression needs (its literals are bound values). */
+typedef struct OrderCtx {
+    StoreConn *c;
+    StoreBinds *binds;
+    Arena *a;
+    Err *err;
+    int rc; /* first error */
+} OrderCtx;
+
 /* Appends the ORDER BY keys (without "ORDER BY"). */
-static void order_sql(Buf *b, const QueryOptions *o, const char *alias)
+static void order_sql(OrderCtx *oc, Buf *b, const QueryOptions *o, const char *alias)
 {
     const EntityDef *def = o->def;
     const char *last_dir = "";
@@ -40,6 +49,15 @@ static void order_sql(Buf *b, const QueryOptions *o, const char *alias)
         const OrderItem *it = &o->order[i];
         const char *dir = it->desc ? " DESC" : "";
         last_dir = dir;
+        if (it->expr) {
+            if (n++)
+                buf_putc(b, ',');
+            int rc = store_expr_sql(oc->c, b, oc->binds, oc->a, it->expr, alias, def, oc->err);
+            if (rc && !oc->rc)
+                oc->rc = rc;
+            buf_puts(b, dir);
+            continue;
+        }
         if (!it->prop) {
             buf_printf(b, "%s%s.id%s", n++ ? "," : "", alias, dir);
             return; /* id is unique: later keys change nothing */
@@ -167,6 +185,7 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
     bool windowed = rel->kind == REL_LINK;
     StoreBinds binds = {0};
     StoreBinds cbinds = {0};
+    OrderCtx oc = {c, &binds, a, err, 0};
 
     if (latest) {
         buf_puts(&sql, "SELECT p.key,");
@@ -186,9 +205,9 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
                 goto done;
         }
         buf_puts(&sql, " ORDER BY ");
-        order_sql(&sql, o, "t2");
+        order_sql(&oc, &sql, o, "t2");
         buf_puts(&sql, " LIMIT ?2 OFFSET ?3) ORDER BY p.key,");
-        order_sql(&sql, o, "t");
+        order_sql(&oc, &sql, o, "t");
     } else {
         buf_puts(&sql, "SELECT pk");
         for (int i = 0; i < def->ncols; i++)
@@ -200,7 +219,7 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         if (o->norder == 0 && rel->link_order)
             buf_printf(&sql, "l.%s", rel->link_order);
         else
-            order_sql(&sql, o, "t");
+            order_sql(&oc, &sql, o, "t");
         buf_puts(&sql, ") AS rn FROM json_each(?1) p JOIN ");
         if (rel->link_order)
             buf_printf(&sql, "%s l", rel->link_table);
@@ -217,6 +236,8 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         buf_puts(&sql, ") WHERE rn > ?3 AND rn <= ?3 + ?2 ORDER BY pk, rn");
     }
 
+    if ((rc = oc.rc))
+        goto done;
     sqlite3_stmt *st;
     if ((rc = store_stmt(c, sql.data, &st, err)))
         goto done;
@@ -447,8 +468,11 @@ static int read_plain(StoreConn *c, Arena *a, const StoreScope *sc, const QueryO
                 goto done;
         }
         buf_puts(&sql, " ORDER BY ");
-        order_sql(&sql, o, "t");
+        OrderCtx oc = {c, &binds, a, err, 0};
+        order_sql(&oc, &sql, o, "t");
         buf_puts(&sql, " LIMIT ?1 OFFSET ?2");
+        if ((rc = oc.rc))
+            goto done;
     }
     sqlite3_stmt *st;
     if ((rc = store_stmt(c, sql.data, &st, err)))

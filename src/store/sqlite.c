@@ -8,14 +8,102 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "store/store_int.h"
 #include "util/arena.h"
 
 /* ========================================================== connections */
+
+/*
+ * tolower/toupper for $filter: SQLite's lower() and upper() change ASCII
+ * only; these map every character the C.UTF-8 locale knows (ä -> Ä, ...).
+ */
+static locale_t utf8_loc;
+
+static void utf8_locale_init(void)
+{
+    utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static locale_t utf8_locale(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, utf8_locale_init);
+    return utf8_loc;
+}
+
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    int len = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len || (size_t)len > n)
+        return 0;
+    uint32_t c = s[0] & (0x7F >> len);
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    *cp = c;
+    return (size_t)len;
+}
+
+static void utf8_put(Buf *b, uint32_t c)
+{
+    if (c < 0x80) {
+        buf_putc(b, (char)c);
+    } else if (c < 0x800) {
+        buf_putc(b, (char)(0xC0 | (c >> 6)));
+        buf_putc(b, (char)(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+        buf_putc(b, (char)(0xE0 | (c >> 12)));
+        buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3F)));
+        buf_putc(b, (char)(0x80 | (c & 0x3F)));
+    } else {
+        buf_putc(b, (char)(0xF0 | (c >> 18)));
+        buf_putc(b, (char)(0x80 | ((c >> 12) & 0x3F)));
+        buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3F)));
+        buf_putc(b, (char)(0x80 | (c & 0x3F)));
+    }
+}
+
+static void change_case(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    bool upper = sqlite3_user_data(ctx) != NULL;
+    const unsigned char *s = sqlite3_value_text(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+    locale_t loc = utf8_locale();
+    Buf b;
+    buf_init(&b);
+    buf_reserve(&b, n);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_decode(s + i, n - i, &c);
+        if (!k) { /* not UTF-8: keep the byte */
+            buf_putc(&b, (char)s[i++]);
+            continue;
+        }
+        i += k;
+        if (loc != (locale_t)0)
+            c = (uint32_t)(upper ? towupper_l((wint_t)c, loc) : towlower_l((wint_t)c, loc));
+        utf8_put(&b, c);
+    }
+    sqlite3_result_text(ctx, b.data ? b.data : "", (int)b.len, SQLITE_TRANSIENT);
+    buf_fini(&b);
+}
 
 int store_sqlite_err(StoreConn *c, Err *err)
 {
@@ -48,6 +136,10 @@ int store_conn_open(const char *path, bool sync_full, StoreConn **out, Err *err)
         goto fail;
     }
     sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_create_function(c->db, "klammer_lower", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            change_case, NULL, NULL);
+    sqlite3_create_function(c->db, "klammer_upper", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                            (void *)1, change_case, NULL, NULL);
     /* SpatiaLite gives $filter its geometry functions; without it the rest works. */
     if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, NULL) == SQLITE_OK) {
         char *msg = NULL;

@@ -90,6 +90,10 @@ typedef struct StoreBinds {
 int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
                      const QueryNode *filter, const char *alias, const EntityDef *def, Err *err);
 
+/* As store_filter_sql, for a value expression ($orderby keys). */
+int store_expr_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a, const QueryNode *expr,
+                   const char *alias, const EntityDef *def, Err *err);
+
 /* Binds the values of binds to st (no-op for NULL). */
 void store_binds_apply(sqlite3_stmt *st, const StoreBinds *b);
 
