@@ -105,12 +105,16 @@ static void write_dataarray(StaOut *out, const StoreRowSet *rs, const QueryOptio
     const Prop *cols[16];
     int nc = 0;
     bool with_id = !o->select_given || o->select_id;
-    for (int i = 0; i < def->nprops && nc < 16; i++) {
-        const char *n = def->props[i].name;
-        bool want = o->select_given ? (o->select_props & (1u << i)) != 0
-                                    : strcmp(n, "phenomenonTime") == 0 || strcmp(n, "result") == 0;
-        if (want)
-            cols[nc++] = &def->props[i];
+    if (o->select_given) {
+        for (int i = 0; i < def->nprops && nc < 16; i++)
+            if (o->select_props & (1u << i))
+                cols[nc++] = &def->props[i];
+    } else {
+        /* Every property, in the order other servers use. */
+        static const char *const all[] = {"phenomenonTime", "result", "resultTime",
+                                          "resultQuality", "validTime", "parameters"};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            cols[nc++] = model_prop(def, all[i], strlen(all[i]));
     }
     Buf *b = out->b;
     bool *done = xcalloc(rs->n ? rs->n : 1, sizeof *done);

@@ -139,12 +139,17 @@ static const char *const migrations[] = {
     "  valid_start INTEGER, valid_end INTEGER, parameters TEXT);"
     "CREATE INDEX observations_by_datastream ON observations(datastream_id, phen_start, id);"
     "CREATE INDEX observations_by_multi_datastream"
-    "  ON observations(multi_datastream_id, phen_start, id);"
+    "  ON observations(multi_datastream_id, phen_start, id)"
+    "  WHERE multi_datastream_id IS NOT NULL;" /* most observations have none */
     "CREATE INDEX observations_by_feature ON observations(feature_id, phen_start, id);"
     "CREATE INDEX observations_by_phen ON observations(phen_start, id);"
     /* Statistics on insert: O(1). */
-    "CREATE TRIGGER observations_ai AFTER INSERT ON observations BEGIN"
+    "CREATE TRIGGER observations_ai AFTER INSERT ON observations"
+    "  WHEN NEW.datastream_id IS NOT NULL BEGIN"
     STATS_ADD("datastreams", "datastream_id")
+    " END;"
+    "CREATE TRIGGER observations_ai_mds AFTER INSERT ON observations"
+    "  WHEN NEW.multi_datastream_id IS NOT NULL BEGIN"
     STATS_ADD("multi_datastreams", "multi_datastream_id")
     " END;",
 
@@ -161,6 +166,15 @@ static const char *const migrations[] = {
     STATS_ADD("datastreams", "datastream_id")
     STATS_ADD("multi_datastreams", "multi_datastream_id")
     " END;",
+
+    /* 3: the dead-letter store: messages that could not be stored (an
+     * invalid Observation received over MQTT, later an undecodable
+     * uplink), kept with the reason so that nothing is lost silently.
+     * time is microseconds since the epoch; payload is the raw bytes. */
+    "CREATE TABLE dead_letters("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time INTEGER NOT NULL, source TEXT NOT NULL, topic TEXT,"
+    "  payload BLOB NOT NULL, reason TEXT NOT NULL, replayed_at INTEGER);",
 };
 
 int store_sqlite_migration_count(void)
