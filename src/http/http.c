@@ -38,6 +38,7 @@ struct HttpServer {
     atomic_uint_fast64_t next_id;
     atomic_uint_fast64_t served;
     atomic_int active;
+    atomic_bool stopping; /* refuse new requests on kept-alive connections */
 };
 
 typedef struct Conn {
@@ -247,6 +248,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
         c->req.fwd_proto = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Proto");
         c->req.fwd_host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Host");
         c->req.prefer = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Prefer");
+        if (atomic_load(&s->stopping)) {
+            /* A request on a kept-alive connection after the stop began: it
+             * must not be suspended, libmicrohttpd cannot stop with those. */
+            c->dispatched = true;
+            http_reply_errorf(&c->resp, ERR_UNAVAILABLE, NULL, "the server is shutting down");
+            return send_response(c);
+        }
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit) {
             /* Refuse now rather than read a body we will not use; the
@@ -418,8 +426,12 @@ void http_stop(HttpServer *s, int grace_ms)
     MHD_socket fd = MHD_quiesce_daemon(s->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    for (int waited = 0; atomic_load(&s->active) > 0 && waited < grace_ms; waited += 10)
+    atomic_store(&s->stopping, true);
+    /* Wait until no request has been in flight for 50 ms running. */
+    for (int waited = 0, idle = 0; idle < 50 && waited < grace_ms; waited += 10) {
+        idle = atomic_load(&s->active) > 0 ? 0 : idle + 10;
         usleep(10000);
+    }
     MHD_stop_daemon(s->d);
     free(s);
 }
