@@ -3,7 +3,7 @@
 # build/fuzz/ (clang, libFuzzer).
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson
+PKGS    := libmicrohttpd sqlite3 jansson libmosquitto
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
@@ -27,7 +27,15 @@ $(B)/klammer: $(patsubst %.c,$(B)/%.o,$(SRCS))
 
 $(B)/tests/%: tests/unit/%.c $(patsubst %.c,$(B)/%.o,$(LIBSRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(OPT) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+	@echo "LD  $@"
+	@$(CC) $(CFLAGS_COMMON) $(OPT) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+
+# The Mosquitto 2.0 plugin that tells klammer which $select topics clients
+# subscribe to (mosquitto/klammer_plugin.c, docs/mqtt.md); loaded by the
+# broker, not linked into klammer.  Needs Debian's mosquitto-dev headers.
+$(B)/klammer_mosquitto.so: mosquitto/klammer_plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -o $@ $<
 
 # --- ASan + UBSan ------------------------------------------------------------
 A        := build/asan
@@ -42,7 +50,8 @@ $(A)/klammer: $(patsubst %.c,$(A)/%.o,$(SRCS))
 
 $(A)/tests/%: tests/unit/%.c $(patsubst %.c,$(A)/%.o,$(LIBSRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
+	@echo "LD  $@"
+	@$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON) -lcmocka
 
 # --- libFuzzer ---------------------------------------------------------------
 F        := build/fuzz
@@ -60,10 +69,10 @@ $(F)/%: fuzz/%.c $(patsubst %.c,$(F)/%.o,$(LIBSRCS))
 # --- entry points ------------------------------------------------------------
 .PHONY: all test unit unit-asan e2e e2e-asan demo fuzz bench lint clean deps node-deps
 .DEFAULT_GOAL := all
-all: deps-check $(B)/klammer
+all: deps-check $(B)/klammer $(B)/klammer_mosquitto.so
 
 deps-check:
-	@pkg-config --exists $(PKGS) || $(MAKE) deps
+	@pkg-config --exists $(PKGS) && [ -f /usr/include/mosquitto_plugin.h ] || $(MAKE) deps
 
 # Installs the Debian packages the build and the tests need (as root).
 deps:
@@ -76,10 +85,10 @@ unit-asan: $(addprefix $(A)/tests/,$(UNITS))
 	@set -e; for t in $^; do echo "== $$t (asan)"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 
 E2E_FILES := $(sort $(wildcard tests/e2e/*.test.mjs))
-e2e: $(B)/klammer
+e2e: $(B)/klammer $(B)/klammer_mosquitto.so
 	KLAMMER_BIN=$(abspath $(B)/klammer) node --test --test-concurrency=1 $(E2E_FILES)
 
-e2e-asan: $(A)/klammer
+e2e-asan: $(A)/klammer $(B)/klammer_mosquitto.so
 	KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1 node --test --test-concurrency=1 $(E2E_FILES)
 
 test: deps
@@ -87,8 +96,11 @@ test: deps
 	$(MAKE) e2e
 	$(MAKE) e2e-asan
 
-demo: deps $(B)/klammer
-	$(B)/klammer demo --db klammer-demo.db --listen 127.0.0.1:8080
+# With the mosquitto broker installed, the demo runs a private one on
+# 127.0.0.1:1883 (plugin loaded) and publishes to it; without, MQTT is off.
+demo: deps $(B)/klammer $(B)/klammer_mosquitto.so
+	@sh mosquitto/demo.sh $(B)/klammer $(B)/klammer_mosquitto.so \
+	  demo --db klammer-demo.db --listen 127.0.0.1:8080
 
 fuzz: $(addprefix $(F)/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \

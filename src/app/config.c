@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -25,6 +26,9 @@ typedef struct Option {
     const char *env;
     const char *help;
 } Option;
+
+/* Replaced by "klammer-" and the host name in cfg_defaults. */
+#define CLIENT_ID_DEFAULT "klammer-<hostname>"
 
 #define STR(f) OPT_STR, offsetof(Config, f), sizeof(((Config *)0)->f)
 #define INT(f) OPT_INT, offsetof(Config, f), 0
@@ -47,6 +51,18 @@ static const Option options[] = {
     {"log_level", OPT_LEVEL, offsetof(Config, log_level), sizeof(((Config *)0)->log_level),
      "info", 0, 0, "KLAMMER_LOG_LEVEL", "debug, info, warn or error"},
     {"seed", STR(seed), "demo/hagen.json", 0, 0, "KLAMMER_SEED", "seed file for klammer demo"},
+    {"mqtt", STR(mqtt), "", 0, 0, "KLAMMER_MQTT",
+     "MQTT broker URL mqtt://host:port or mqtts://host:port; empty = MQTT off"},
+    {"mqtt_username", STR(mqtt_username), "", 0, 0, "KLAMMER_MQTT_USERNAME",
+     "MQTT user name; empty = anonymous"},
+    {"mqtt_password", STR(mqtt_password), "", 0, 0, "KLAMMER_MQTT_PASSWORD", "MQTT password"},
+    {"mqtt_ca_file", STR(mqtt_ca_file), "", 0, 0, "KLAMMER_MQTT_CA_FILE",
+     "CA certificates (PEM) for mqtts://; empty = the system's"},
+    {"mqtt_client_id", STR(mqtt_client_id), CLIENT_ID_DEFAULT, 0, 0, "KLAMMER_MQTT_CLIENT_ID",
+     "MQTT client id, stable across restarts (the broker keeps the session under it)"},
+    {"mqtt_session_expiry", INT(mqtt_session_expiry), "604800", 0, 4294967295LL,
+     "KLAMMER_MQTT_SESSION_EXPIRY",
+     "seconds the broker keeps klammer's MQTT session and queued messages while it is away"},
 };
 
 #define NOPT (sizeof options / sizeof options[0])
@@ -102,6 +118,11 @@ void cfg_defaults(Config *cfg)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NOPT; i++)
         set_opt(cfg, &options[i], options[i].def, "default", NULL);
+    char host[64] = "localhost";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(cfg->mqtt_client_id, sizeof cfg->mqtt_client_id, "klammer-%s", host);
 }
 
 static char *trim(char *s)
@@ -235,6 +256,8 @@ void cfg_print(const Config *cfg, FILE *f)
             fprintf(f, "%s = %lld\n", o->name, (long long)*(const int64_t *)p);
         else if (o->type == OPT_BOOL)
             fprintf(f, "%s = %s\n", o->name, *(const int64_t *)p ? "true" : "false");
+        else if (strstr(o->name, "password") && *p)
+            fprintf(f, "%s = ********\n", o->name);
         else
             fprintf(f, "%s = %s\n", o->name, p);
     }

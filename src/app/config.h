@@ -25,6 +25,12 @@ typedef struct Config {
     int64_t sync_full;   /* 1 = fsync every commit */
     char log_level[16];  /* debug|info|warn|error */
     char seed[512];      /* demo seed file */
+    char mqtt[512];      /* broker URL mqtt://host:port or mqtts://host:port, "" = MQTT off */
+    char mqtt_username[128]; /* "" = none */
+    char mqtt_password[256]; /* "" = none; printed masked by cfg_print */
+    char mqtt_ca_file[512];  /* CA certificates (PEM) for mqtts://, "" = the system's */
+    char mqtt_client_id[128]; /* stable client id; the broker keeps our session under it */
+    int64_t mqtt_session_expiry; /* seconds the broker keeps our session while we are away */
 } Config;
 
 /* Fills cfg with the built-in defaults. */

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/config.h"
 #include "app/demo.h"
+#include "app/routes.h"
+#include "events/events.h"
 #include "http/http.h"
 #include "sta/sta.h"
 #include "store/store.h"
@@ -48,9 +51,34 @@ static void usage(FILE *f)
 typedef struct App {
     Config cfg;
     Store *store;
+    Events *events;
+    MqttSink *mqtt;
     Sta *sta;
+    Routes routes;
     HttpServer *http;
 } App;
+
+/* MQTT create requests (OGC 18-088 §14.3) take exactly the HTTP write path. */
+static int mqtt_create(void *data, const char *path, const char *body, int *status,
+                       char **resp)
+{
+    App *app = data;
+    return http_internal(app->http, "POST", path, body, status, resp);
+}
+
+/* Keeps a rejected MQTT message in the dead-letter store; returns after the commit. */
+static int mqtt_dead_letter(void *data, const char *topic, const void *payload, size_t len,
+                            const char *reason)
+{
+    App *app = data;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    StoreDeadLetter dl = {0, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, "mqtt", topic,
+                          payload, len, reason, 0};
+    Err err;
+    err_init(&err);
+    return store_run(app->store, store_dead_letter_add, &dl, &err);
+}
 
 static int demo_request(void *data, const char *method, const char *path, const char *body,
                         int *status, char **resp)
@@ -72,18 +100,45 @@ static int run(App *app, bool demo)
             err.msg);
         return 1;
     }
-    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max, NULL};
+    app->events = events_new();
+    if (cfg->mqtt[0]) {
+        MqttConfig mc = {cfg->mqtt,           cfg->mqtt_username,
+                         cfg->mqtt_password,  cfg->mqtt_ca_file,
+                         cfg->mqtt_client_id, cfg->mqtt_session_expiry,
+                         mqtt_create,         mqtt_dead_letter,
+                         app};
+        app->mqtt = events_mqtt_new(&mc, &err);
+        if (!app->mqtt) {
+            LOG(LOG_ERROR, "msg=\"cannot set up MQTT\" mqtt=\"%s\" error=\"%s\"", cfg->mqtt,
+                err.msg);
+            events_free(app->events);
+            store_close(app->store);
+            return 1;
+        }
+        events_add_sink(app->events, events_mqtt_sink, app->mqtt);
+    }
+    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max, app->events};
     app->sta = sta_new(app->store, &stc);
+    app->routes = (Routes){app->sta, app->store, app->mqtt, cfg->top_max};
     HttpConfig hc = {cfg->listen, (int)cfg->threads, (size_t)cfg->body_limit, 256u << 20};
-    if (http_start(&hc, sta_handle, app->sta, &app->http, &err)) {
+    if (http_start(&hc, routes_handle, &app->routes, &app->http, &err)) {
         LOG(LOG_ERROR, "msg=\"cannot start the HTTP server\" listen=\"%s\" error=\"%s\"",
             cfg->listen, err.msg);
         sta_free(app->sta);
+        events_mqtt_free(app->mqtt);
+        events_free(app->events);
         store_close(app->store);
         return 1;
     }
     LOG(LOG_INFO, "msg=\"listening\" url=http://%s/v1.1 db=\"%s\" threads=%lld", cfg->listen,
         cfg->db, (long long)cfg->threads);
+    if (app->mqtt) {
+        if (events_mqtt_start(app->mqtt, &err))
+            LOG(LOG_ERROR, "msg=\"cannot start MQTT\" error=\"%s\"", err.msg);
+        else
+            LOG(LOG_INFO, "msg=\"mqtt\" url=\"%s\" client_id=\"%s\"", cfg->mqtt,
+                cfg->mqtt_client_id);
+    }
 
     DemoSim *sim = NULL;
     DemoApi api = {demo_request, app};
@@ -105,6 +160,21 @@ static int run(App *app, bool demo)
                "&$count=true'\n\n"
                "The simulator posts new observations every 5 s. Ctrl-C stops.\n\n",
                l, l, l, l);
+        char mh[256] = "";
+        int mp = 0;
+        bool mtls = false;
+        Err uerr;
+        err_init(&uerr);
+        if (cfg->mqtt[0] &&
+            events_mqtt_url_parse(cfg->mqtt, mh, sizeof mh, &mp, &mtls, &uerr) == 0)
+            printf("MQTT is on: every change is published to %s (docs/mqtt.md). Try:\n"
+                   "  mosquitto_sub -h %s -p %d -v -t 'v1.1/Observations'\n"
+                   "  mosquitto_sub -h %s -p %d -v -t 'v1.1/Datastreams(1)/Observations"
+                   "?$select=result,phenomenonTime'\n\n",
+                   cfg->mqtt, mh, mp, mh, mp);
+        else
+            printf("MQTT is off (no broker configured; install mosquitto and run make demo "
+                   "again for a live feed).\n\n");
         fflush(stdout);
     }
 
@@ -112,12 +182,17 @@ static int run(App *app, bool demo)
         pause();
     LOG(LOG_INFO, "msg=\"shutting down\"");
     demo_sim_stop(sim);
+    /* MQTT first: the message being handled finishes through the HTTP path,
+     * later ones stay with the broker for the next start. */
+    events_mqtt_stop(app->mqtt);
     http_stop(app->http, 10000);
+    events_mqtt_free(app->mqtt);
     uint64_t jobs, commits;
     store_writer_stats(app->store, &jobs, &commits);
     LOG(LOG_INFO, "msg=\"writer\" writes=%llu commits=%llu", (unsigned long long)jobs,
         (unsigned long long)commits);
     sta_free(app->sta);
+    events_free(app->events);
     store_close(app->store);
     LOG(LOG_INFO, "msg=\"stopped\"");
     return 0;

@@ -190,4 +190,42 @@ int store_run(Store *s, StoreJobFn fn, void *data, Err *err);
 /* Rows written by the writer since start, and commits (for logs and metrics). */
 void store_writer_stats(Store *s, uint64_t *jobs, uint64_t *commits);
 
+/* ------------------------------------------------------- dead letters */
+
+/*
+ * A message that could not be stored (deadletter.c): an invalid entity
+ * received over MQTT, an undecodable uplink.  Kept with its reason so that
+ * nothing accepted from a broker is lost silently, and listed through the API.
+ */
+typedef struct StoreDeadLetter {
+    int64_t id;          /* assigned by the database (OUT of store_dead_letter_add) */
+    int64_t time;        /* microseconds since the epoch (UTC) */
+    const char *source;  /* "mqtt", ...; borrowed or arena-owned */
+    const char *topic;   /* MQTT topic or other origin, or NULL */
+    const void *payload; /* raw bytes, not NUL-terminated; borrowed or arena-owned */
+    size_t len;          /* payload length */
+    const char *reason;  /* why it was rejected */
+    int64_t replayed_at; /* microseconds, 0 = never replayed */
+} StoreDeadLetter;
+
+/*
+ * A StoreJobFn: inserts the StoreDeadLetter that data points to (borrowed)
+ * and writes its new id to its id field.  Run it through the writer:
+ *     store_run(store, store_dead_letter_add, &dl, &err);
+ * returns once the row is committed.  Errors: ERR_STORAGE.
+ */
+int store_dead_letter_add(StoreConn *c, void *data, Err *err);
+
+/*
+ * Reads up to top dead letters, newest first, after skipping skip of them,
+ * on a read connection (store_read_begin).  *out is an arena-owned array of
+ * *n entries whose strings and payloads live in a as well; *more is set
+ * when further entries exist.  Errors: ERR_STORAGE, ERR_TOO_LARGE (arena cap).
+ */
+int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
+                            StoreDeadLetter **out, size_t *n, bool *more, Err *err);
+
+/* Number of dead letters stored (for health and metrics). */
+int store_dead_letters_count(StoreConn *c, int64_t *out, Err *err);
+
 #endif

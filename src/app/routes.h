@@ -1,0 +1,33 @@
+/*
+ * routes.h - the top-level HTTP handler: /v1.1 goes to the SensorThings
+ * handlers, /health reports the state of the database and the MQTT link,
+ * /api/dead-letters lists the dead-letter store.  Everything else gets the
+ * SensorThings handler's 404.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef KLAMMER_ROUTES_H
+#define KLAMMER_ROUTES_H
+
+#include "events/events.h"
+#include "http/http.h"
+#include "sta/sta.h"
+#include "store/store.h"
+
+typedef struct Routes {
+    Sta *sta;       /* SensorThings handlers; borrowed */
+    Store *store;   /* for /health and /api/dead-letters; borrowed */
+    MqttSink *mqtt; /* NULL when MQTT is off; borrowed */
+    int64_t top_max; /* largest page of /api/dead-letters */
+} Routes;
+
+/* The HttpHandler for every request (data = Routes*, which must outlive the server). */
+int routes_handle(void *data, HttpReq *req, HttpResp *resp);
+
+/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+bool routes_utf8_valid(const unsigned char *s, size_t n);
+
+/* Appends s[0..n) to b in base64 (RFC 4648, with padding). */
+void routes_base64(Buf *b, const unsigned char *s, size_t n);
+
+#endif
