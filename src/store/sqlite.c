@@ -504,6 +504,19 @@ int store_column_value(sqlite3_stmt *st, int col, Arena *a, StoreValue *v)
     return 0;
 }
 
+/* Steps st to its one row; none is ERR_NOT_FOUND "no <what> with id <id>" (st reset). */
+static int step_row(StoreConn *c, sqlite3_stmt *st, const char *field, const char *what,
+                    int64_t id, Err *err)
+{
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    return err_set(err, ERR_NOT_FOUND, field, "no %s with id %lld", what, (long long)id);
+}
+
 int store_get(StoreConn *c, Arena *a, const EntityDef *def, int64_t id, StoreRow **out,
               Err *err)
 {
@@ -519,14 +532,8 @@ int store_get(StoreConn *c, Arena *a, const EntityDef *def, int64_t id, StoreRow
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE)
-            return store_sqlite_err(c, err);
-        return err_set(err, ERR_NOT_FOUND, NULL, "no %s with id %lld", def->name,
-                       (long long)id);
-    }
+    if ((rc = step_row(c, st, NULL, def->name, id, err)))
+        return rc;
     StoreRow *row = arena_zalloc(a, sizeof *row);
     StoreValue *vals = arena_zalloc(a, sizeof *vals * (size_t)def->ncols);
     if (!row || !vals) {
@@ -762,14 +769,8 @@ int store_obs_context(StoreConn *c, Arena *a, const EntityDef *stream, int64_t i
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE)
-            return store_sqlite_err(c, err);
-        return err_set(err, ERR_NOT_FOUND, stream->name, "no %s with id %lld", stream->name,
-                       (long long)id);
-    }
+    if ((rc = step_row(c, st, stream->name, stream->name, id, err)))
+        return rc;
     const unsigned char *t = sqlite3_column_text(st, 0);
     out->types = arena_strdup(a, t ? (const char *)t : "");
     out->thing_id = sqlite3_column_int64(st, 1);
