@@ -68,7 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     err_init(&err);
     if (store_open(&scfg, &store, &err))
         abort();
-    StaConfig tcfg = {NULL, 100, 1000, NULL};
+    StaConfig tcfg = {NULL, 100, 1000, NULL, NULL};
     sta = sta_new(store, &tcfg);
     HttpConfig hcfg = {"127.0.0.1:0", 1, 1 << 20, 8 << 20};
     if (http_start(&hcfg, sta_handle, sta, &server, &err))

@@ -117,7 +117,8 @@ static int run(App *app, bool demo)
         }
         events_add_sink(app->events, events_mqtt_sink, app->mqtt);
     }
-    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max, app->events};
+    StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max, app->events,
+                     cfg->mqtt[0] ? cfg->mqtt : NULL};
     app->sta = sta_new(app->store, &stc);
     app->routes = (Routes){app->sta, app->store, app->mqtt, cfg->top_max};
     HttpConfig hc = {cfg->listen, (int)cfg->threads, (size_t)cfg->body_limit, 256u << 20};

@@ -54,9 +54,17 @@ static const char *const conformance[] = {
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request",
 };
 
-static void reply_root(const char *root, HttpResp *resp)
+/* OGC 18-088 §14: offered only when a broker is configured. */
+static const char *const mqtt_conformance[] = {
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/"
+    "observations-creation",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
+};
+
+static void reply_root(const char *root, const char *mqtt, HttpResp *resp)
 {
     Buf *b = &resp->body;
     buf_puts(b, "{\"value\":[");
@@ -71,7 +79,19 @@ static void reply_root(const char *root, HttpResp *resp)
             buf_putc(b, ',');
         jw_str(b, conformance[i]);
     }
-    buf_puts(b, "]}}");
+    for (size_t i = 0; mqtt && i < 2; i++) {
+        buf_putc(b, ',');
+        jw_str(b, mqtt_conformance[i]);
+    }
+    buf_putc(b, ']');
+    for (size_t i = 0; mqtt && i < 2; i++) {
+        buf_putc(b, ',');
+        jw_key(b, mqtt_conformance[i]);
+        buf_puts(b, "{\"endpoints\":[");
+        jw_str(b, mqtt);
+        buf_puts(b, "]}");
+    }
+    buf_puts(b, "}}");
     resp->status = 200;
 }
 
@@ -315,6 +335,8 @@ int sta_handle(void *data, HttpReq *req, HttpResp *resp)
 {
     Sta *sta = data;
     const char *path = req->path;
+    if (strcmp(path, PREFIX "/$batch") == 0)
+        return sta_batch(sta, req, resp); /* before the resumed check: it suspends too */
     if (req->resumed)
         return sta_write(sta, req, resp, NULL);
     size_t plen = strlen(PREFIX);
@@ -353,7 +375,7 @@ int sta_handle(void *data, HttpReq *req, HttpResp *resp)
             return HTTP_DONE;
         }
         const char *root = sta_root_url(sta, req);
-        reply_root(root ? root : "", resp);
+        reply_root(root ? root : "", sta->cfg.mqtt, resp);
         return HTTP_DONE;
     }
     if (get) {

@@ -18,6 +18,7 @@ typedef struct StaConfig {
     int64_t top_default;   /* $top when none is given */
     int64_t top_max;       /* largest $top served */
     Events *events;        /* where committed changes are published, or NULL; borrowed */
+    const char *mqtt;      /* MQTT broker URL clients use (claims the MQTT classes), or NULL */
 } StaConfig;
 
 typedef struct Sta Sta;

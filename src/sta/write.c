@@ -24,12 +24,15 @@
 
 enum { W_POST, W_PATCH, W_DELETE, W_DATAARRAY };
 
-typedef struct WriteCtx {
+struct WriteCtx {
     StoreJob job;         /* first member: the writer hands us back this pointer */
     Sta *sta;
     HttpReq *req;
     Arena *a;             /* the request arena (only touched by one thread at a time) */
     ResourcePath path;
+    const char *ref_path; /* "$<Content-ID>[/...]" resolved in the job, or NULL; arena */
+    const StaRefs *refs;  /* entities created earlier in the change set, or NULL; borrowed */
+    const char *method;   /* as requested, for messages */
     int kind;             /* W_* */
     json_t *body;         /* owned, released when the answer is written */
     int64_t now;          /* server time of the request, microseconds */
@@ -44,7 +47,7 @@ typedef struct WriteCtx {
         uint32_t changed; /* properties changed (bit per def->props index) */
     } *changes;           /* what the job wrote, for events; arena-owned */
     size_t nchanges, capchanges;
-} WriteCtx;
+};
 
 /* Records a change for publication after the commit (only when someone listens). */
 static int note(WriteCtx *w, EventKind kind, const EntityDef *def, int64_t id, uint32_t changed,
@@ -367,10 +370,28 @@ static int check_result(Arena *a, const EntityDef *sdef, const char *types_text,
 
 /* ================================================================ helpers */
 
-static int reference_id(StoreConn *c, const EntityDef *def, const json_t *obj,
+/*
+ * The id of the existing entity that obj ({"@iot.id": ...}) references.  In a
+ * change set of a batch, "@iot.id": "$<Content-ID>" names the entity created
+ * by an earlier request of the set (OGC 18-088 §11.2.2); its type must be def.
+ */
+static int reference_id(WriteCtx *w, StoreConn *c, const EntityDef *def, const json_t *obj,
                         const char *field, int64_t *id, Err *err)
 {
     const json_t *jid = json_object_get(obj, "@iot.id");
+    const char *ref = json_string_value(jid);
+    if (ref && ref[0] == '$' && w->refs) {
+        const StaRef *r = sta_refs_find(w->refs, ref + 1, json_string_length(jid) - 1);
+        if (!r)
+            return err_set(err, ERR_INVALID, field,
+                           "%s: '%s' names no entity created by an earlier request of this "
+                           "change set", field, ref);
+        if (r->def != def)
+            return err_set(err, ERR_INVALID, field, "%s: '%s' is a %s, not a %s", field, ref,
+                           r->def->name, def->name);
+        *id = r->id;
+        return 0;
+    }
     if (!json_is_integer(jid))
         return err_set(err, ERR_INVALID, field, "%s: @iot.id must be an integer", field);
     const char *k;
@@ -506,7 +527,7 @@ static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
                            "@iot.id is assigned by the server and cannot be given");
         *linked = true;
         const char *f = prefix[0] ? arena_strndup(a, prefix, strlen(prefix) - 1) : def->name;
-        return reference_id(c, def, obj, f ? f : def->name, out, err);
+        return reference_id(w, c, def, obj, f ? f : def->name, out, err);
     }
     const Rel *inverse = via ? model_rel_inverse(pdef, via) : NULL;
     Vals v;
@@ -560,8 +581,8 @@ static int create(WriteCtx *w, StoreConn *c, const EntityDef *def, json_t *obj,
             if (rels[i]) {
                 int64_t given = -1;
                 if (!json_is_object(rels[i]) ||
-                    reference_id(c, model_entity(r->target), rels[i], fld(a, prefix, r->name),
-                                 &given, err) ||
+                    reference_id(w, c, model_entity(r->target), rels[i],
+                                 fld(a, prefix, r->name), &given, err) ||
                     given != parent)
                     return err->code ? err->code
                                      : err_set(err, ERR_INVALID, fld(a, prefix, r->name),
@@ -747,7 +768,7 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
                 return err_set(err, ERR_INVALID, r->name,
                                "%s: an update can only reference an existing %s by "
                                "{\"@iot.id\": ...}", r->name, tdef->name);
-            if ((rc = reference_id(c, tdef, rels[i], r->name, &fk, err)))
+            if ((rc = reference_id(w, c, tdef, rels[i], r->name, &fk, err)))
                 return rc;
             v.v[r->fk_slot] = (StoreValue){.type = SV_INT, .i = fk};
             v.set[r->fk_slot] = true;
@@ -771,7 +792,7 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
                 return err_set(err, ERR_INVALID, f ? f : r->name,
                                "%s: an update can only reference existing entities by "
                                "{\"@iot.id\": ...}", f ? f : r->name);
-            if ((rc = reference_id(c, tdef, m, f ? f : r->name, &ids[x], err)))
+            if ((rc = reference_id(w, c, tdef, m, f ? f : r->name, &ids[x], err)))
                 return rc;
         }
         if (def->type == ENT_THING && r->target == ENT_LOCATION) {
@@ -874,7 +895,7 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
     const Rel *srel = model_rel(odef, jds ? "Datastream" : "MultiDatastream", jds ? 10 : 15);
     const EntityDef *sdef = model_entity(srel->target);
     int64_t sid;
-    int rc = reference_id(c, sdef, jds ? jds : jmds, fld(a, prefix, srel->name), &sid, err);
+    int rc = reference_id(w, c, sdef, jds ? jds : jmds, fld(a, prefix, srel->name), &sid, err);
     if (rc)
         return rc;
     json_t *comps = json_object_get(g, "components");
@@ -1005,14 +1026,58 @@ static void reply_dataarray(Sta *sta, HttpReq *req, HttpResp *resp, const WriteC
 
 /* ================================================================== job */
 
-static int write_job(StoreConn *c, void *data, Err *err)
+static const char *allowed(const ResourcePath *p)
 {
-    WriteCtx *w = data;
+    return p->kind == RES_COLLECTION ? "GET, HEAD, POST"
+           : p->kind == RES_ENTITY   ? "GET, HEAD, PATCH, PUT, DELETE"
+                                     : "GET, HEAD";
+}
+
+/* POST goes to a collection; PATCH, PUT and DELETE to one entity. */
+static int check_target(const WriteCtx *w, const ResourcePath *p, Err *err)
+{
+    bool ok = p->kind == (w->kind == W_POST ? RES_COLLECTION : RES_ENTITY);
+    if (!ok)
+        return err_set(err, ERR_METHOD, NULL, "%s is not allowed here; allowed: %s", w->method,
+                       allowed(p));
+    return 0;
+}
+
+/*
+ * "$<Content-ID>[/rest]" -> "/<EntitySet>(<id>)[/rest]", parsed (OData 4.0
+ * Part 1 §11.7.3.1: a request in a change set may start its URL with the
+ * Content-ID of an earlier request of the set that created an entity).
+ */
+static int resolve_ref_path(WriteCtx *w, Err *err)
+{
+    const char *name = w->ref_path + 1;
+    size_t n = strcspn(name, "/?");
+    const StaRef *r = w->refs ? sta_refs_find(w->refs, name, n) : NULL;
+    if (!r)
+        return err_set(err, ERR_BAD_REQUEST, NULL,
+                       "'$%.*s' names no entity created by an earlier request of this change "
+                       "set", (int)n, name);
+    const char *rest = name + n;
+    size_t rn = strcspn(rest, "?");
+    const char *path = arena_printf(w->a, "/%s(%lld)%.*s", r->def->set, (long long)r->id,
+                                    (int)rn, rest);
+    if (!path)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+    int rc = query_parse_path(path, &w->path, err);
+    if (!rc)
+        rc = check_target(w, &w->path, err);
+    return rc;
+}
+
+int sta_write_run(StoreConn *c, WriteCtx *w, Err *err)
+{
     if (w->kind == W_DATAARRAY)
         return dataarray_job(w, c, err);
     StoreScope sc;
-    int rc = store_resolve(c, &w->path, w->path.nsegs, &sc, err);
-    if (rc)
+    int rc;
+    if (w->ref_path && (rc = resolve_ref_path(w, err)))
+        return rc;
+    if ((rc = store_resolve(c, &w->path, w->path.nsegs, &sc, err)))
         return rc;
     w->def = sc.def;
     switch (w->kind) {
@@ -1051,10 +1116,24 @@ static int write_job(StoreConn *c, void *data, Err *err)
     return 0;
 }
 
+static int write_job(StoreConn *c, void *data, Err *err)
+{
+    return sta_write_run(c, data, err);
+}
+
 static void job_done(StoreJob *job)
 {
     WriteCtx *w = (WriteCtx *)job;
     http_resume(w->req);
+}
+
+bool sta_write_created(const WriteCtx *w, const EntityDef **def, int64_t *id)
+{
+    if (w->kind != W_POST || !w->def || !w->id)
+        return false;
+    *def = w->def;
+    *id = w->id;
+    return true;
 }
 
 /* Publishes what a committed job changed, each entity as a GET returns it. */
@@ -1107,79 +1186,146 @@ static bool is_json_type(const char *ct)
            strncasecmp(ct, "application/json-patch+json", n) != 0;
 }
 
-int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
+static int write_kind(const char *method)
 {
-    if (req->resumed) {
-        WriteCtx *w = req->state;
-        json_decref(w->body);
-        w->body = NULL;
-        if (w->job.rc) {
-            http_reply_error(resp, &w->job.err);
-            return HTTP_DONE;
-        }
-        if (w->nchanges)
-            publish(sta, req, w);
-        if (w->kind == W_DELETE) {
-            resp->status = 200;
-            return HTTP_DONE;
-        }
-        if (w->kind == W_DATAARRAY) {
-            reply_dataarray(sta, req, resp, w);
-            return HTTP_DONE;
-        }
-        sta_reply_entity(sta, req, resp, w->def, w->id, w->kind == W_POST ? 201 : 200);
-        if (w->kind == W_POST && resp->status == 201)
-            resp->location = arena_printf(req->arena, "%s/%s(%lld)", sta_root_url(sta, req),
-                                          w->def->set, (long long)w->id);
-        return HTTP_DONE;
-    }
+    return strcmp(method, "POST") == 0                                 ? W_POST
+           : strcmp(method, "PATCH") == 0 || strcmp(method, "PUT") == 0 ? W_PATCH
+           : strcmp(method, "DELETE") == 0                              ? W_DELETE
+                                                                        : -1;
+}
+
+/*
+ * Everything of a write that needs no database: the target (unless it is a
+ * reference, resolved in the job), the media type and the JSON syntax.
+ */
+static int prepare(Sta *sta, HttpReq *req, int kind, const char *method, const ResourcePath *path,
+                   const char *ref_path, const StaRefs *refs, const char *content_type,
+                   const char *body, size_t len, WriteCtx **out, Err *err)
+{
     WriteCtx *w = arena_zalloc(req->arena, sizeof *w);
-    if (!w) {
-        http_reply_errorf(resp, ERR_TOO_LARGE, NULL, "request too large");
-        return HTTP_DONE;
-    }
+    if (!w)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
     w->sta = sta;
     w->req = req;
     w->a = req->arena;
+    w->kind = kind;
+    w->method = method;
+    w->ref_path = ref_path;
+    w->refs = refs;
     if (path)
         w->path = *path;
-    w->kind = !path                                ? W_DATAARRAY
-              : strcmp(req->method, "POST") == 0   ? W_POST
-              : strcmp(req->method, "DELETE") == 0 ? W_DELETE
-                                                   : W_PATCH;
-    if (w->kind != W_DELETE) {
-        if (!is_json_type(req->content_type)) {
-            http_reply_errorf(resp, ERR_MEDIA_TYPE, "Content-Type",
-                              "Content-Type must be application/json, not %s",
-                              req->content_type);
-            return HTTP_DONE;
-        }
-        if (!req->body || req->body_len == 0) {
-            http_reply_errorf(resp, ERR_BAD_JSON, NULL, "the request body is empty");
-            return HTTP_DONE;
-        }
+    if (kind != W_DELETE) {
+        if (!is_json_type(content_type))
+            return err_set(err, ERR_MEDIA_TYPE, "Content-Type",
+                           "Content-Type must be application/json, not %s", content_type);
+        if (!body || len == 0)
+            return err_set(err, ERR_BAD_JSON, NULL, "the request body is empty");
         json_error_t je;
-        w->body = json_loadb(req->body, req->body_len, 0, &je);
-        if (!w->body) {
-            Err e;
-            err_init(&e);
-            err_set_at(&e, ERR_BAD_JSON, je.position > 0 ? je.position : je.column,
-                       "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
-            http_reply_error(resp, &e);
-            return HTTP_DONE;
-        }
-        if (w->kind == W_DATAARRAY && !json_is_array(w->body)) {
-            json_decref(w->body);
-            http_reply_errorf(resp, ERR_INVALID, NULL,
-                              "CreateObservations expects a JSON array of "
-                              "{Datastream, components, dataArray} objects");
-            return HTTP_DONE;
+        w->body = json_loadb(body, len, 0, &je);
+        if (!w->body)
+            return err_set_at(err, ERR_BAD_JSON, je.position > 0 ? je.position : je.column,
+                              "malformed JSON at line %d, column %d: %s", je.line, je.column,
+                              je.text);
+        if (kind == W_DATAARRAY && !json_is_array(w->body)) {
+            sta_write_release(w);
+            return err_set(err, ERR_INVALID, NULL,
+                           "CreateObservations expects a JSON array of "
+                           "{Datastream, components, dataArray} objects");
         }
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* Server-assigned times are kept to the millisecond, as clients print them. */
     w->now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000000 * 1000;
+    *out = w;
+    return 0;
+}
+
+int sta_write_prepare(Sta *sta, HttpReq *req, const char *method, const char *path,
+                      const StaRefs *refs, const char *content_type, const char *body,
+                      size_t len, WriteCtx **out, Err *err)
+{
+    int kind = write_kind(method);
+    if (kind < 0)
+        return err_set(err, ERR_METHOD, NULL,
+                       "%s cannot change anything; a write is POST, PATCH, PUT or DELETE",
+                       method);
+    if (path[0] == '$') {
+        if (!refs)
+            return err_set(err, ERR_BAD_REQUEST, NULL,
+                           "a reference such as '%.40s' is only allowed inside a change set",
+                           path);
+        return prepare(sta, req, kind, method, NULL, path, refs, content_type, body, len, out,
+                       err);
+    }
+    size_t pn = strcspn(path, "?");
+    if (pn == 19 && strncmp(path, "/CreateObservations", 19) == 0) {
+        if (kind != W_POST)
+            return err_set(err, ERR_METHOD, NULL, "CreateObservations only takes POST");
+        return prepare(sta, req, W_DATAARRAY, method, NULL, NULL, refs, content_type, body, len,
+                       out, err);
+    }
+    const char *p = pn == strlen(path) ? path : arena_strndup(req->arena, path, pn);
+    if (!p)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+    ResourcePath rp;
+    int rc = query_parse_path(p, &rp, err);
+    if (rc)
+        return rc;
+    WriteCtx probe = {.kind = kind, .method = method};
+    if ((rc = check_target(&probe, &rp, err)))
+        return rc;
+    return prepare(sta, req, kind, method, &rp, NULL, refs, content_type, body, len, out, err);
+}
+
+void sta_write_release(WriteCtx *w)
+{
+    if (!w)
+        return;
+    json_decref(w->body);
+    w->body = NULL;
+}
+
+void sta_write_answer(Sta *sta, HttpReq *req, WriteCtx *w, HttpResp *resp)
+{
+    sta_write_release(w);
+    if (w->nchanges)
+        publish(sta, req, w);
+    if (w->kind == W_DELETE) {
+        resp->status = 200;
+        return;
+    }
+    if (w->kind == W_DATAARRAY) {
+        reply_dataarray(sta, req, resp, w);
+        return;
+    }
+    sta_reply_entity(sta, req, resp, w->def, w->id, w->kind == W_POST ? 201 : 200);
+    if (w->kind == W_POST && resp->status == 201)
+        resp->location = arena_printf(req->arena, "%s/%s(%lld)", sta_root_url(sta, req),
+                                      w->def->set, (long long)w->id);
+}
+
+int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
+{
+    if (req->resumed) {
+        WriteCtx *w = req->state;
+        if (w->job.rc) {
+            sta_write_release(w);
+            http_reply_error(resp, &w->job.err);
+            return HTTP_DONE;
+        }
+        sta_write_answer(sta, req, w, resp);
+        return HTTP_DONE;
+    }
+    Err err;
+    err_init(&err);
+    int kind = !path ? W_DATAARRAY : write_kind(req->method);
+    WriteCtx *w;
+    if (prepare(sta, req, kind, req->method, path, NULL, NULL, req->content_type, req->body,
+                req->body_len, &w, &err)) {
+        http_reply_error(resp, &err);
+        return HTTP_DONE;
+    }
     w->job.fn = write_job;
     w->job.done = job_done;
     w->job.data = w;

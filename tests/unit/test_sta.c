@@ -59,7 +59,7 @@ static int setup(void **state)
     err_init(&err);
     StoreConfig sc = {f->path, 2, 64, false};
     assert_int_equal(store_open(&sc, &f->store, &err), 0);
-    StaConfig tc = {NULL, 100, 1000, NULL};
+    StaConfig tc = {NULL, 100, 1000, NULL, NULL};
     f->sta = sta_new(f->store, &tc);
     HttpConfig hc = {"127.0.0.1:0", 1, 1 << 20, 8 << 20};
     assert_int_equal(http_start(&hc, sta_handle, f->sta, &f->http, &err), 0);
