@@ -209,6 +209,8 @@ static enum MHD_Result send_response(Conn *c)
         MHD_add_response_header(m, "Location", rs->location);
     if (rs->allow)
         MHD_add_response_header(m, "Allow", rs->allow);
+    if (rs->preference_applied)
+        MHD_add_response_header(m, "Preference-Applied", rs->preference_applied);
     MHD_add_response_header(m, "X-Request-Id", c->req.id);
     enum MHD_Result ret = MHD_queue_response(c->mhd, (unsigned)rs->status, m);
     MHD_destroy_response(m);
@@ -248,6 +250,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
         c->req.fwd_proto = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Proto");
         c->req.fwd_host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Host");
         c->req.prefer = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Prefer");
+        c->req.authorization = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+        c->req.webhook_token = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Webhook-Token");
         if (atomic_load(&s->stopping)) {
             /* A request on a kept-alive connection after the stop began: it
              * must not be suspended, libmicrohttpd cannot stop with those. */

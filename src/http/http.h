@@ -42,6 +42,8 @@ typedef struct HttpReq {
     const char *fwd_proto;    /* X-Forwarded-Proto or NULL */
     const char *fwd_host;     /* X-Forwarded-Host or NULL */
     const char *prefer;       /* Prefer header or NULL */
+    const char *authorization; /* Authorization header or NULL */
+    const char *webhook_token; /* X-Webhook-Token header or NULL (LoRaWAN webhooks) */
     char id[20];              /* request id for logs */
     void *state;              /* the handler's own continuation, arena-owned */
     bool resumed;             /* true on the call after http_resume() */
@@ -54,6 +56,7 @@ typedef struct HttpResp {
     const char *content_type; /* default "application/json" */
     const char *location;     /* Location header or NULL, arena-owned */
     const char *allow;        /* Allow header (405) or NULL */
+    const char *preference_applied; /* Preference-Applied header (RFC 7240) or NULL */
 } HttpResp;
 
 enum { HTTP_DONE = 0, HTTP_SUSPENDED = 1 };

@@ -1286,6 +1286,11 @@ void sta_write_release(WriteCtx *w)
     w->body = NULL;
 }
 
+static bool prefers_minimal(const HttpReq *req)
+{
+    return req->prefer && strstr(req->prefer, "return=minimal");
+}
+
 void sta_write_answer(Sta *sta, HttpReq *req, WriteCtx *w, HttpResp *resp)
 {
     sta_write_release(w);
@@ -1299,8 +1304,14 @@ void sta_write_answer(Sta *sta, HttpReq *req, WriteCtx *w, HttpResp *resp)
         reply_dataarray(sta, req, resp, w);
         return;
     }
-    sta_reply_entity(sta, req, resp, w->def, w->id, w->kind == W_POST ? 201 : 200);
-    if (w->kind == W_POST && resp->status == 201)
+    if (prefers_minimal(req)) {
+        /* OData "Prefer: return=minimal": no body, no read-back (RFC 7240). */
+        resp->status = 204;
+        resp->preference_applied = "return=minimal";
+    } else {
+        sta_reply_entity(sta, req, resp, w->def, w->id, w->kind == W_POST ? 201 : 200);
+    }
+    if (w->kind == W_POST && (resp->status == 201 || resp->status == 204))
         resp->location = arena_printf(req->arena, "%s/%s(%lld)", sta_root_url(sta, req),
                                       w->def->set, (long long)w->id);
 }

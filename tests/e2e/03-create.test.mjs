@@ -445,3 +445,18 @@ test('strings, numbers and JSON round-trip exactly (text and JSON types)', async
     assert.equal(r.status, 201);
     assert.equal((await s.getJson(`Observations(${r.json['@iot.id']})`)).result, '99', 'a string stays a string');
 });
+
+test('Prefer: return=minimal answers 204 with the Location and no body (OData, RFC 7240)', async () => {
+    const r = await s.request('POST', 'Things', fixtures.thing(77), { headers: { Prefer: 'return=minimal' } });
+    assert.equal(r.status, 204, r.text);
+    assert.equal(r.text, '');
+    assert.equal(r.headers.get('preference-applied'), 'return=minimal');
+    const loc = r.headers.get('location');
+    assert.match(loc, /\/v1\.1\/Things\(\d+\)$/);
+    const g = await s.get(loc);
+    assert.equal(g.status, 200);
+    assert.equal(g.json.name, fixtures.thing(77).name);
+    const p = await s.request('PATCH', loc, { description: 'minimal' }, { headers: { Prefer: 'return=minimal' } });
+    assert.equal(p.status, 204);
+    assert.equal((await s.get(loc)).json.description, 'minimal');
+});
