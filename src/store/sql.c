@@ -24,8 +24,29 @@
 
 /* ---------------------------------------------------------- SQL pieces */
 
+/* "t.id,t.name,..." of every entity type, built once: every read needs one. */
+static char *select_lists[ENT__COUNT];
+static pthread_once_t select_once = PTHREAD_ONCE_INIT;
+
+static void build_select_lists(void)
+{
+    for (int t = 0; t < ENT__COUNT; t++) {
+        const EntityDef *def = model_entity((EntityType)t);
+        Buf b;
+        buf_init(&b);
+        for (int i = 0; i < def->ncols; i++)
+            buf_printf(&b, "%st.%s", i ? "," : "", def->cols[i]);
+        select_lists[t] = buf_steal(&b, NULL);
+    }
+}
+
 static void cols_sql(Buf *b, const EntityDef *def, const char *alias)
 {
+    if (alias[0] == 't' && alias[1] == '\0') {
+        pthread_once(&select_once, build_select_lists);
+        buf_puts(b, select_lists[def->type]);
+        return;
+    }
     for (int i = 0; i < def->ncols; i++)
         buf_printf(b, "%s%s.%s", i ? "," : "", alias, def->cols[i]);
 }
