@@ -85,14 +85,20 @@ unit-asan: $(addprefix $(A)/tests/,$(UNITS))
 	@set -e; for t in $^; do echo "== $$t (asan)"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 
 E2E_FILES := $(sort $(wildcard tests/e2e/*.test.mjs))
-# Test files run one after another; Node 18 (Debian 12) knows no --test-concurrency
-# and runs files in parallel, which the suite tolerates (every file has its own servers).
-NODE_TEST := node --test $(shell node --help 2>/dev/null | grep -q -- --test-concurrency && echo --test-concurrency=1)
+# Test files run one after another (timing-sensitive tests such as SIGKILL and
+# broker restarts must not share two cores with other files).  Node 18 (Debian 12)
+# knows no --test-concurrency, so there each file gets its own runner.
+NODE_SERIAL := $(shell node --help 2>/dev/null | grep -q -- --test-concurrency && echo yes)
+ifeq ($(NODE_SERIAL),yes)
+NODE_TEST = node --test --test-concurrency=1 $(1)
+else
+NODE_TEST = set -e; for f in $(1); do node --test $$f; done
+endif
 e2e: $(B)/klammer $(B)/klammer_mosquitto.so
-	KLAMMER_BIN=$(abspath $(B)/klammer) $(NODE_TEST) $(E2E_FILES)
+	export KLAMMER_BIN=$(abspath $(B)/klammer); $(call NODE_TEST,$(E2E_FILES))
 
 e2e-asan: $(A)/klammer $(B)/klammer_mosquitto.so
-	KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1 $(NODE_TEST) $(E2E_FILES)
+	export KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1; $(call NODE_TEST,$(E2E_FILES))
 
 test: deps
 	$(MAKE) unit unit-asan
