@@ -7,7 +7,7 @@
 //   node client.mjs fixture BASE                    -> THING_ID= DS_ID= FOI_ID= (shell lines)
 //   node client.mjs mapfixture BASE THINGS PER_THING CONCURRENCY
 //                                                   -> SENSOR_ID= OP_ID= FOI_ID= DS_COUNT=
-//   node client.mjs latency URL N WARMUP [map THINGS PER_THING | count EXPECTED]
+//   node client.mjs latency URL N WARMUP [map THINGS PER_THING | count EXPECTED | rows EXPECTED]
 //                                                   -> first_ms= p50_ms= p90_ms= p99_ms= max_ms= ...
 //   node client.mjs count BASE DS_ID                -> the @iot.count of a datastream's observations
 //
@@ -174,6 +174,9 @@ const commands = {
       check = ` things=${things} datastreams=${ds} with_latest=${withObs} nextLink=${json['@iot.nextLink'] ? 1 : 0}`;
       if (things !== Number(a) || ds !== Number(a) * Number(b) || withObs !== ds)
         check += ' CHECK_FAILED=1';
+    } else if (kind === 'rows') {
+      check = ` rows=${json.value.length}`;
+      if (json.value.length !== Number(a)) check += ' CHECK_FAILED=1';
     } else if (kind === 'count') {
       check = ` count=${json['@iot.count']}`;
       if (json['@iot.count'] !== Number(a)) check += ' CHECK_FAILED=1';

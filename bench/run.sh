@@ -2,8 +2,8 @@
 # run.sh - Klammer's benchmarks, each figure next to a ceiling measured in
 # the same run on the same machine (see bench/README.md).
 #
-#   sh bench/run.sh                 (what `make bench` runs; ~6 minutes)
-#   BENCH_QUICK=1 sh bench/run.sh   (small sizes and short runs; ~1 minute)
+#   sh bench/run.sh                 (what `make bench` runs; ~5 minutes)
+#   BENCH_QUICK=1 sh bench/run.sh   (small sizes and short runs; ~25 seconds)
 #
 # Everything listens on 127.0.0.1 only, every run is bounded in time and
 # size, servers are stopped by PID, and the temporary directory is removed
@@ -23,7 +23,8 @@
 #   BENCH_MAP_PER_THING      Datastreams per Thing (5)
 #   BENCH_MAP_OBS            observations per map Datastream (3)
 #   BENCH_MAP_N              measured map requests (50 / 10)
-#   BENCH_COUNT_ROWS         observations in the $count datastream (10000000 / 100000)
+#   BENCH_COUNT_ROWS         observations in the $count datastream, loaded a tenth
+#                            first (10000000 / 100000)
 #   BENCH_COUNT_N            measured $count requests (100 / 20)
 #   BENCH_SQLITE_ROWS        rows for the batched SQLite ceiling (1000000 / 100000)
 #   BENCH_SQLITE_SINGLE_ROWS rows for the one-transaction-per-row ceiling (20000 / 2000)
@@ -74,7 +75,8 @@ SKIP_MAP=${BENCH_SKIP_MAP:-0}
 SKIP_COUNT=${BENCH_SKIP_COUNT:-0}
 if [ "${BENCH_SKIP_SERVER:-0}" = 1 ]; then SKIP_HTTP=1 SKIP_MAP=1 SKIP_COUNT=1; fi
 
-for v in DURATION REPEAT WARMUP CONNS WRK_THREADS SRV_THREADS OBS MAP_THINGS MAP_PER_THING \
+WAIT_IDLE=${BENCH_WAIT_IDLE:-0}
+for v in WAIT_IDLE DURATION REPEAT WARMUP CONNS WRK_THREADS SRV_THREADS OBS MAP_THINGS MAP_PER_THING \
          MAP_OBS MAP_N COUNT_ROWS COUNT_N SQLITE_ROWS SQLITE_SINGLE_ROWS; do
     val=; eval "val=\$$v"
     case $val in '' | *[!0-9]*) echo "run.sh: $v must be a whole number, not '$val'" >&2; exit 2 ;; esac
@@ -89,9 +91,9 @@ die() { log "FAILED: $*"; exit 1; }
 # Other work on the machine distorts every figure: say how busy it was, and
 # with BENCH_WAIT_IDLE=SECONDS wait up to that long for a 1-minute load < 0.5.
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
-if [ "${BENCH_WAIT_IDLE:-0}" -gt 0 ]; then
+if [ "$WAIT_IDLE" -gt 0 ]; then
     waited=0
-    while awk -v l="$(loadavg)" 'BEGIN { exit !(l >= 0.5) }' && [ $waited -lt "$BENCH_WAIT_IDLE" ]; do
+    while awk -v l="$(loadavg)" 'BEGIN { exit !(l >= 0.5) }' && [ $waited -lt "$WAIT_IDLE" ]; do
         [ $waited = 0 ] && log "waiting for the load average ($(loadavg)) to fall below 0.5"
         sleep 10; waited=$((waited + 10))
     done
@@ -100,8 +102,8 @@ LOAD_START=$(loadavg)
 # CPU seconds used by the whole machine, and by this script and its children
 # (all waited for): the difference is what other processes took meanwhile.
 cpu_all() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.1f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
-cpu_ours() { times | awk '{ for (i = 1; i <= NF; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } } END { printf "%.1f", s }'; }
-CPU_ALL0=$(cpu_all) CPU_OURS0=$(cpu_ours) WALL0=$(date +%s)
+# `times` must run in this shell, not in a $(...) subshell.
+cpu_ours() { awk '{ for (i = 1; i <= NF; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } } END { printf "%.1f", s }' "$1"; }
 [ "${LOAD_START%%.*}" -lt 1 ] || log "WARNING: load average $LOAD_START: other processes will distort the figures"
 
 # --- temporary directory, servers, cleanup -----------------------------------
@@ -123,14 +125,18 @@ stop_pid() { # PID NAME: SIGTERM, up to 15 s, then SIGKILL; exit status in STOP_
 }
 
 cleanup() {
-    trap - EXIT INT TERM
+    trap - EXIT HUP INT PIPE TERM
     if [ -n "$SERVER_PID" ]; then stop_pid "$SERVER_PID" klammer; fi
     if [ -n "$CEIL_PID" ]; then stop_pid "$CEIL_PID" ceiling_http; fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'exit 141' PIPE
 trap 'exit 143' TERM
+times >"$TMP/times0"
+CPU_ALL0=$(cpu_all) WALL0=$(date +%s)
 
 # --- tools ---------------------------------------------------------------------
 need() { # COMMAND DEBIAN-PACKAGE
@@ -422,7 +428,8 @@ measure_stage() {
     range_url="$BASE/v1.1/Datastreams($DS_ID)/Observations?\$filter=phenomenonTime%20ge%20$RANGE_FROM%20and%20phenomenonTime%20lt%20$RANGE_TO&\$top=1000"
     code=$(curl -s -o "$TMP/probe.json" -w '%{http_code}' "$range_url")
     if [ "$code" = 200 ]; then
-        client latency "$range_url" "$COUNT_N" 1 >"$TMP/range-$tag.txt" || die "range query"
+        client latency "$range_url" "$COUNT_N" 1 rows "$RANGE_ROWS" >"$TMP/range-$tag.txt" || die "range query"
+        if grep -q CHECK_FAILED "$TMP/range-$tag.txt"; then put range_check failed; fi
         detail "### 1-day range, \$top=1000: $RANGE_FROM .. $RANGE_TO ($rows observations in the Datastream)"
         detail "\`$(cat "$TMP/range-$tag.txt")\`"
         for k in p50 p99; do
@@ -453,6 +460,9 @@ if [ "$SKIP_COUNT" != 1 ]; then
     mid=$((from + stage1 / 2))
     RANGE_FROM=$(date -u -d "@$mid" +%Y-%m-%dT%H:%M:%SZ)
     RANGE_TO=$(date -u -d "@$((mid + 86400))" +%Y-%m-%dT%H:%M:%SZ)
+    RANGE_ROWS=$((stage1 - stage1 / 2)) # observations in the range, at most 1000 per page
+    [ "$RANGE_ROWS" -le 86400 ] || RANGE_ROWS=86400
+    [ "$RANGE_ROWS" -le 1000 ] || RANGE_ROWS=1000
     log "\$count: loading $stage1 observations into Datastream $DS_ID (sqlite3 shell)"
     bulk_load "$db" "$DS_ID" "$FOI_ID" "$stage1" "$from"
     if [ "$stage1" -lt "$COUNT_ROWS" ]; then
@@ -529,7 +539,8 @@ if [ -s "$TMP/server.log" ]; then
     tail -n 10 "$TMP/server.log" | cut -c1-300 >>"$DETAILS"
     detail '```'
 fi
-others_pct=$(awk -v a="$(cpu_all)" -v a0="$CPU_ALL0" -v o="$(cpu_ours)" -v o0="$CPU_OURS0" \
+times >"$TMP/times1"
+others_pct=$(awk -v a="$(cpu_all)" -v a0="$CPU_ALL0" -v o="$(cpu_ours "$TMP/times1")" -v o0="$(cpu_ours "$TMP/times0")" \
     -v w=$(($(date +%s) - WALL0)) -v n="$(nproc)" \
     'BEGIN { x = ((a - a0) - (o - o0)) / (w * n) * 100; if (x < 0) x = 0; printf "%.0f", x }')
 {
@@ -586,6 +597,7 @@ others_pct=$(awk -v a="$(cpu_all)" -v a0="$CPU_ALL0" -v o="$(cpu_ours)" -v o0="$
         n=$(get "${e}_errors"); [ "${n:-0}" = 0 ] || echo "**$e: $n answers were not 2xx** - its rate is not a valid figure."
     done
     [ -z "$(get map_check)" ] || echo "**The map answer did not hold every Thing, Datastream and latest Observation** (see below)."
+    [ -z "$(get range_check)" ] || echo "**The 1-day range did not return the expected page of observations** (see below)."
     [ -z "$(get count_check)" ] || echo "**\$count did not report the stored number of observations** (see below)."
     [ -z "$(get count_stats_mismatch)" ] || echo "**Datastream statistics disagree with the rows: $(get count_stats_mismatch).**"
     echo
