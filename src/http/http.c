@@ -398,9 +398,12 @@ int http_start(const HttpConfig *cfg, HttpHandler h, void *data, HttpServer **ou
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                            /* Room for long URLs ($filter up to 16 KiB, encoded three
-                             * times that): beyond it libmicrohttpd answers 414 itself. */
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                            /* Request line and headers must fit in this (the URL with
+                             * a 16 KiB $filter does); beyond it libmicrohttpd answers
+                             * 414 itself.  Larger costs every request: the pool is
+                             * zeroed between requests (256 KiB took a third of the CPU
+                             * of a small GET). */
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
                             MHD_OPTION_END);
     if (!s->d) {
         free(s);
