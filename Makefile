@@ -37,6 +37,11 @@ $(B)/klammer_mosquitto.so: mosquitto/klammer_plugin.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -o $@ $<
 
+# The MQTT publisher of bench/ingest.sh (LoRaWAN uplinks at QoS 1).
+$(B)/bench/uplink_pub: bench/uplink_pub.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -pthread -o $@ $< $(shell pkg-config --cflags --libs libmosquitto)
+
 # --- ASan + UBSan ------------------------------------------------------------
 A        := build/asan
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -120,7 +125,7 @@ fuzz: $(addprefix $(F)/,$(FUZZERS))
 	    build/fuzz/corpus/$$f fuzz/corpus/$$f; \
 	done
 
-bench: $(B)/klammer
+bench: $(B)/klammer $(B)/bench/uplink_pub
 	sh bench/run.sh
 
 lint:

@@ -627,3 +627,14 @@ others_pct=$(awk -v a="$(cpu_all)" -v a0="$CPU_ALL0" -v o="$(cpu_ours "$TMP/time
 echo
 sed -n '1,/^## Details/p' "$results" | sed '$d'
 log "written to $results"
+
+# LoRaWAN uplinks and dataArray beside the SQLite ceiling (bench/ingest.sh);
+# BENCH_INGEST=0 skips it.
+if [ "${BENCH_INGEST:-1}" != 0 ] && [ "${BENCH_SKIP_SERVER:-0}" != 1 ]; then
+    if KLAMMER_BIN=$BIN sh "$BENCH/ingest.sh" >"$OUT/ingest.md"; then
+        cat "$OUT/ingest.md" >>"$results"
+        cat "$OUT/ingest.md"
+    else
+        log "bench/ingest.sh failed (see above)"
+    fi
+fi

@@ -63,6 +63,26 @@ static const Option options[] = {
     {"mqtt_session_expiry", INT(mqtt_session_expiry), "604800", 0, 4294967295LL,
      "KLAMMER_MQTT_SESSION_EXPIRY",
      "seconds the broker keeps klammer's MQTT session and queued messages while it is away"},
+    {"ingest_mqtt", STR(ingest_mqtt), "", 0, 0, "KLAMMER_INGEST_MQTT",
+     "broker of the LoRaWAN network server (ChirpStack, TTS) mqtt://host:port; empty = off"},
+    {"ingest_mqtt_username", STR(ingest_mqtt_username), "", 0, 0,
+     "KLAMMER_INGEST_MQTT_USERNAME", "user name at the LoRaWAN broker (TTS: app@tenant)"},
+    {"ingest_mqtt_password", STR(ingest_mqtt_password), "", 0, 0,
+     "KLAMMER_INGEST_MQTT_PASSWORD", "password at the LoRaWAN broker (TTS: API key)"},
+    {"ingest_mqtt_ca_file", STR(ingest_mqtt_ca_file), "", 0, 0, "KLAMMER_INGEST_MQTT_CA_FILE",
+     "CA certificates (PEM) for an mqtts:// LoRaWAN broker; empty = the system's"},
+    {"ingest_mqtt_topics", STR(ingest_mqtt_topics),
+     "application/+/device/+/event/up,v3/+/devices/+/up", 0, 0, "KLAMMER_INGEST_MQTT_TOPICS",
+     "comma-separated uplink topic filters (ChirpStack v4, TTS v3)"},
+    {"ingest_mqtt_clients", INT(ingest_mqtt_clients), "4", 1, 64, "KLAMMER_INGEST_MQTT_CLIENTS",
+     "parallel connections to the LoRaWAN broker, each handling a partition of the devices"},
+    {"ingest_mqtt_shared", OPT_BOOL, offsetof(Config, ingest_mqtt_shared), 0, "false", 0, 1,
+     "KLAMMER_INGEST_MQTT_SHARED",
+     "use one MQTT v5 shared subscription ($share/klammer/...) for the connections; only with "
+     "a broker that queues shared messages while klammer is away (not Mosquitto 2.0)"},
+    {"ingest_webhook_token", STR(ingest_webhook_token), "", 0, 0,
+     "KLAMMER_INGEST_WEBHOOK_TOKEN",
+     "shared secret of POST /api/ingest/tts (X-Webhook-Token or Authorization: Bearer)"},
 };
 
 #define NOPT (sizeof options / sizeof options[0])
@@ -256,7 +276,7 @@ void cfg_print(const Config *cfg, FILE *f)
             fprintf(f, "%s = %lld\n", o->name, (long long)*(const int64_t *)p);
         else if (o->type == OPT_BOOL)
             fprintf(f, "%s = %s\n", o->name, *(const int64_t *)p ? "true" : "false");
-        else if (strstr(o->name, "password") && *p)
+        else if ((strstr(o->name, "password") || strstr(o->name, "token")) && *p)
             fprintf(f, "%s = ********\n", o->name);
         else
             fprintf(f, "%s = %s\n", o->name, p);

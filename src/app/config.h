@@ -31,6 +31,14 @@ typedef struct Config {
     char mqtt_ca_file[512];  /* CA certificates (PEM) for mqtts://, "" = the system's */
     char mqtt_client_id[128]; /* stable client id; the broker keeps our session under it */
     int64_t mqtt_session_expiry; /* seconds the broker keeps our session while we are away */
+    char ingest_mqtt[512];          /* LoRaWAN network server's broker URL, "" = off */
+    char ingest_mqtt_username[128]; /* "" = none */
+    char ingest_mqtt_password[256]; /* "" = none; printed masked */
+    char ingest_mqtt_ca_file[512];  /* CA certificates (PEM) for mqtts:// */
+    char ingest_mqtt_topics[512];   /* comma-separated topic filters */
+    int64_t ingest_mqtt_clients;    /* parallel connections to the LoRaWAN broker */
+    int64_t ingest_mqtt_shared;     /* 1 = one $share/klammer/ subscription for all of them */
+    char ingest_webhook_token[256]; /* shared secret of POST /api/ingest/tts, "" = none */
 } Config;
 
 /* Fills cfg with the built-in defaults. */

@@ -15,6 +15,7 @@
 #include "app/routes.h"
 #include "events/events.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
 #include "sta/sta.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ static void usage(FILE *f)
             "  serve         serve the SensorThings API at http://LISTEN/v1.1\n"
             "  demo          seed the Hagen demo network (once) and serve it with a simulator\n"
             "  check-config  print the effective configuration and exit (2 if invalid)\n"
+            "  import-devices FILE  register the LoRaWAN devices of a JSON array (docs/lorawan.md)\n"
             "  help          this text\n"
             "\n"
             "options (flag, environment variable, meaning); precedence:\n"
@@ -48,11 +50,22 @@ static void usage(FILE *f)
     cfg_help(f);
 }
 
+/* One connection to the LoRaWAN broker. */
+typedef struct IngestClient {
+    struct App *app;
+    unsigned index, n; /* partition index of n (unshared subscriptions) */
+    bool shared;       /* the broker spreads messages ($share/...): no partitioning */
+} IngestClient;
+
 typedef struct App {
     Config cfg;
     Store *store;
     Events *events;
     MqttSink *mqtt;
+    Ingest *ingest;             /* LoRaWAN pipeline */
+    MqttSink *ingest_mqtt[64];  /* connections to the LoRaWAN broker */
+    IngestClient ingest_clients[64];
+    size_t ningest_mqtt;
     Sta *sta;
     Routes routes;
     HttpServer *http;
@@ -78,6 +91,106 @@ static int mqtt_dead_letter(void *data, const char *topic, const void *payload, 
     Err err;
     err_init(&err);
     return store_run(app->store, store_dead_letter_add, &dl, &err);
+}
+
+/*
+ * One uplink from the LoRaWAN broker, handled before the PUBACK goes out.
+ * Without a shared subscription every connection receives every uplink and
+ * handles those of its partition: the devices whose topic segment hashes
+ * to its index (so one device always goes through one connection).
+ */
+static int ingest_message(void *data, const char *topic, const void *payload, size_t len)
+{
+    IngestClient *ic = data;
+    if (!ic->shared && ic->n > 1) {
+        IngestTopic t;
+        Err err;
+        err_init(&err);
+        uint32_t h = 2166136261u;
+        if (ingest_parse_topic(topic, &t, &err) == 0)
+            for (size_t i = 0; i < t.device_len; i++)
+                h = (h ^ (unsigned char)(t.device[i] | 0x20)) * 16777619u;
+        if (h % ic->n != ic->index)
+            return 0;
+    }
+    IngestResult res;
+    return ingest_uplink(ic->app->ingest, NULL, topic, payload, len, 0, &res);
+}
+
+/*
+ * The LoRaWAN transports: ingest_mqtt_clients connections to the network
+ * server's broker, so that several uplinks are in flight and the writer
+ * commits them together.  Each keeps its own persistent session.  With
+ * ingest_mqtt_shared the connections share one MQTT v5 subscription per
+ * topic filter ($share/klammer/...) and the broker spreads the uplinks;
+ * without (the default) each subscribes normally and handles its partition
+ * of the devices.  Mosquitto 2.0 drops shared-subscription messages while
+ * no member of the group is connected (a klammer restart, a reconnect after
+ * a broker restart) and queues them for nobody, so only plain persistent
+ * subscriptions lose nothing there (docs/lorawan.md).
+ */
+static int ingest_setup(App *app, Err *err)
+{
+    Config *cfg = &app->cfg;
+    IngestConfig ic = {app->store, mqtt_create, app};
+    app->ingest = ingest_new(&ic);
+    if (!cfg->ingest_mqtt[0])
+        return 0;
+    char topics_buf[sizeof cfg->ingest_mqtt_topics];
+    char shared[8][600];
+    const char *topics[8];
+    size_t nt = 0;
+    snprintf(topics_buf, sizeof topics_buf, "%s", cfg->ingest_mqtt_topics);
+    for (char *save = NULL, *t = strtok_r(topics_buf, ", ", &save); t && nt < 8;
+         t = strtok_r(NULL, ", ", &save)) {
+        if (strncmp(t, "$share/", 7) == 0 || !cfg->ingest_mqtt_shared)
+            snprintf(shared[nt], sizeof shared[nt], "%s", t);
+        else
+            snprintf(shared[nt], sizeof shared[nt], "$share/klammer/%s", t);
+        topics[nt] = shared[nt];
+        nt++;
+    }
+    if (nt == 0)
+        return err_set(err, ERR_CONFIG, "ingest_mqtt_topics", "ingest_mqtt_topics is empty");
+    for (int64_t i = 0; i < cfg->ingest_mqtt_clients; i++) {
+        char id[160];
+        snprintf(id, sizeof id, "%s-lorawan-%lld", cfg->mqtt_client_id, (long long)i + 1);
+        MqttConfig mc = {cfg->ingest_mqtt,
+                         cfg->ingest_mqtt_username,
+                         cfg->ingest_mqtt_password,
+                         cfg->ingest_mqtt_ca_file,
+                         id,
+                         cfg->mqtt_session_expiry,
+                         NULL,
+                         NULL,
+                         &app->ingest_clients[i],
+                         topics,
+                         nt,
+                         ingest_message};
+        app->ingest_clients[i] = (IngestClient){app, (unsigned)i,
+                                                (unsigned)cfg->ingest_mqtt_clients,
+                                                cfg->ingest_mqtt_shared != 0};
+        MqttSink *m = events_mqtt_new(&mc, err);
+        if (!m)
+            return err->code;
+        app->ingest_mqtt[app->ningest_mqtt++] = m;
+    }
+    return 0;
+}
+
+static void ingest_teardown(App *app)
+{
+    for (size_t i = 0; i < app->ningest_mqtt; i++)
+        events_mqtt_stop(app->ingest_mqtt[i]);
+}
+
+static void ingest_free_all(App *app)
+{
+    for (size_t i = 0; i < app->ningest_mqtt; i++)
+        events_mqtt_free(app->ingest_mqtt[i]);
+    app->ningest_mqtt = 0;
+    ingest_free(app->ingest);
+    app->ingest = NULL;
 }
 
 static int demo_request(void *data, const char *method, const char *path, const char *body,
@@ -106,7 +219,8 @@ static int run(App *app, bool demo)
                          cfg->mqtt_password,  cfg->mqtt_ca_file,
                          cfg->mqtt_client_id, cfg->mqtt_session_expiry,
                          mqtt_create,         mqtt_dead_letter,
-                         app};
+                         app,                 NULL,
+                         0,                   NULL};
         app->mqtt = events_mqtt_new(&mc, &err);
         if (!app->mqtt) {
             LOG(LOG_ERROR, "msg=\"cannot set up MQTT\" mqtt=\"%s\" error=\"%s\"", cfg->mqtt,
@@ -117,15 +231,26 @@ static int run(App *app, bool demo)
         }
         events_add_sink(app->events, events_mqtt_sink, app->mqtt);
     }
+    if (ingest_setup(app, &err)) {
+        LOG(LOG_ERROR, "msg=\"cannot set up LoRaWAN ingest\" error=\"%s\"", err.msg);
+        ingest_free_all(app);
+        events_mqtt_free(app->mqtt);
+        events_free(app->events);
+        store_close(app->store);
+        return 1;
+    }
     StaConfig stc = {cfg->base_url, cfg->top_default, cfg->top_max, app->events,
                      cfg->mqtt[0] ? cfg->mqtt : NULL};
     app->sta = sta_new(app->store, &stc);
-    app->routes = (Routes){app->sta, app->store, app->mqtt, cfg->top_max};
+    app->routes = (Routes){app->sta,          app->store,        app->mqtt,
+                           cfg->top_max,      app->ingest,       app->ingest_mqtt,
+                           app->ningest_mqtt, cfg->ingest_webhook_token};
     HttpConfig hc = {cfg->listen, (int)cfg->threads, (size_t)cfg->body_limit, 256u << 20};
     if (http_start(&hc, routes_handle, &app->routes, &app->http, &err)) {
         LOG(LOG_ERROR, "msg=\"cannot start the HTTP server\" listen=\"%s\" error=\"%s\"",
             cfg->listen, err.msg);
         sta_free(app->sta);
+        ingest_free_all(app);
         events_mqtt_free(app->mqtt);
         events_free(app->events);
         store_close(app->store);
@@ -140,6 +265,13 @@ static int run(App *app, bool demo)
             LOG(LOG_INFO, "msg=\"mqtt\" url=\"%s\" client_id=\"%s\"", cfg->mqtt,
                 cfg->mqtt_client_id);
     }
+
+    for (size_t i = 0; i < app->ningest_mqtt; i++)
+        if (events_mqtt_start(app->ingest_mqtt[i], &err))
+            LOG(LOG_ERROR, "msg=\"cannot start LoRaWAN MQTT\" error=\"%s\"", err.msg);
+    if (app->ningest_mqtt)
+        LOG(LOG_INFO, "msg=\"lorawan ingest\" url=\"%s\" clients=%zu topics=\"%s\"",
+            cfg->ingest_mqtt, app->ningest_mqtt, cfg->ingest_mqtt_topics);
 
     DemoSim *sim = NULL;
     DemoApi api = {demo_request, app};
@@ -185,8 +317,10 @@ static int run(App *app, bool demo)
     demo_sim_stop(sim);
     /* MQTT first: the message being handled finishes through the HTTP path,
      * later ones stay with the broker for the next start. */
+    ingest_teardown(app);
     events_mqtt_stop(app->mqtt);
     http_stop(app->http, 10000);
+    ingest_free_all(app);
     events_mqtt_free(app->mqtt);
     uint64_t jobs, commits;
     store_writer_stats(app->store, &jobs, &commits);
@@ -199,6 +333,38 @@ static int run(App *app, bool demo)
     return 0;
 }
 
+/* klammer import-devices FILE: the JSON array of POST /api/devices, in one transaction. */
+static int import_devices(App *app, const char *file)
+{
+    Err err;
+    err_init(&err);
+    json_error_t je;
+    json_t *arr = json_load_file(file, 0, &je);
+    if (!arr) {
+        fprintf(stderr, "klammer: %s:%d:%d: %s\n", file, je.line, je.column, je.text);
+        return 2;
+    }
+    StoreConfig sc = {app->cfg.db, 2, 1024, app->cfg.sync_full != 0};
+    if (store_open(&sc, &app->store, &err)) {
+        fprintf(stderr, "klammer: cannot open the database %s: %s\n", app->cfg.db, err.msg);
+        json_decref(arr);
+        return 1;
+    }
+    Arena a;
+    arena_init(&a, 256u << 20);
+    size_t n = 0;
+    int rc = ingest_devices_import(app->store, &a, arr, &n, &err);
+    if (rc)
+        fprintf(stderr, "klammer: %s: %s%s%s\n", file, err.field[0] ? err.field : "",
+                err.field[0] ? ": " : "", err.msg);
+    else
+        printf("imported %zu devices into %s\n", n, app->cfg.db);
+    arena_fini(&a);
+    json_decref(arr);
+    store_close(app->store);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -209,7 +375,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     bool serve = strcmp(cmd, "serve") == 0, demo = strcmp(cmd, "demo") == 0;
     bool check = strcmp(cmd, "check-config") == 0;
-    if (!serve && !demo && !check) {
+    bool import = strcmp(cmd, "import-devices") == 0;
+    if (!serve && !demo && !check && !import) {
         fprintf(stderr, "klammer: unknown command '%s' (see klammer --help)\n", cmd);
         return 2;
     }
@@ -222,7 +389,15 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     Err err;
     err_init(&err);
-    if (cfg_load(&app.cfg, argc - 2, argv + 2, &err)) {
+    int first = 2;
+    if (import) {
+        if (argc < 3 || strncmp(argv[2], "--", 2) == 0) {
+            fprintf(stderr, "klammer: usage: klammer import-devices FILE [options]\n");
+            return 2;
+        }
+        first = 3;
+    }
+    if (cfg_load(&app.cfg, argc - first, argv + first, &err)) {
         fprintf(stderr, "klammer: configuration error: %s\n", err.msg);
         return 2;
     }
@@ -235,6 +410,8 @@ int main(int argc, char **argv)
         cfg_print(&app.cfg, stdout);
         return 0;
     }
+    if (import)
+        return import_devices(&app, argv[2]);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -85,7 +85,10 @@ static int health(Routes *r, HttpReq *req, HttpResp *resp)
     MqttStats ms;
     if (r->mqtt)
         events_mqtt_stats(r->mqtt, &ms);
-    const char *status = !db_ok ? "error" : (r->mqtt && !ms.connected) ? "degraded" : "ok";
+    bool ingest_up = lorawan_ingest_up(r);
+    const char *status = !db_ok                                           ? "error"
+                         : (r->mqtt && !ms.connected) || !ingest_up ? "degraded"
+                                                                          : "ok";
     Buf *b = &resp->body;
     buf_puts(b, "{\"status\":");
     jw_str(b, status);
@@ -117,7 +120,9 @@ static int health(Routes *r, HttpReq *req, HttpResp *resp)
         counter(b, "duplicates", ms.duplicates);
         counter(b, "select_topics", ms.select_topics);
     }
-    buf_puts(b, "}}");
+    buf_putc(b, '}');
+    lorawan_health(r, b);
+    buf_putc(b, '}');
     resp->status = db_ok ? 200 : 503;
     (void)req;
     return HTTP_DONE;
@@ -248,6 +253,8 @@ int routes_handle(void *data, HttpReq *req, HttpResp *resp)
             return only_get(req, resp) ? health(r, req, resp) : HTTP_DONE;
         if (strcmp(req->path, "/api/dead-letters") == 0)
             return only_get(req, resp) ? dead_letters(r, req, resp) : HTTP_DONE;
+        if (strncmp(req->path, "/api/", 5) == 0 && lorawan_route(r, req, resp))
+            return HTTP_DONE;
     }
     return sta_handle(r->sta, req, resp);
 }

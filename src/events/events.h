@@ -96,6 +96,16 @@ typedef int (*MqttCreateFn)(void *data, const char *path, const char *body, int 
 typedef int (*MqttDeadLetterFn)(void *data, const char *topic, const void *payload, size_t len,
                                 const char *reason);
 
+/*
+ * Handles one message of a subscriber-mode client (topic and payload
+ * borrowed for the call).  Runs on the client's network thread, one message
+ * at a time; return only once the message is stored or kept elsewhere
+ * (dead letters): the broker is acknowledged afterwards.  Returns 0, or an
+ * ERR_* when the message was neither stored nor kept (it is acknowledged
+ * anyway and counted as dropped).
+ */
+typedef int (*MqttMessageFn)(void *data, const char *topic, const void *payload, size_t len);
+
 typedef struct MqttConfig {
     const char *url;            /* mqtt://host[:port] (1883) or mqtts://host[:port] (8883) */
     const char *username;       /* NULL or "" = none; borrowed for the call */
@@ -106,6 +116,14 @@ typedef struct MqttConfig {
     MqttCreateFn create;        /* NULL = creating through MQTT is off (no subscription) */
     MqttDeadLetterFn dead_letter; /* where rejected messages go; NULL = only logged */
     void *data;                 /* passed to create and dead_letter; borrowed, must outlive the sink */
+    /* Subscriber mode (LoRaWAN ingest): when message is set, the client
+     * subscribes to topics[0..ntopics) at QoS 1 instead of the §14.3 create
+     * topics and the $select topic list, and hands every message received to
+     * message on the network thread; the PUBACK goes out after it returns.
+     * create and dead_letter are unused then.  Strings are copied. */
+    const char *const *topics;  /* topic filters, e.g. "$share/klammer/v3/+/devices/+/up" */
+    size_t ntopics;             /* entries of topics (at most 8) */
+    MqttMessageFn message;      /* NULL = the SensorThings sink described above */
 } MqttConfig;
 
 /* State and counters of the sink, for the health endpoint and metrics. */

@@ -325,4 +325,217 @@ int ingest_decode_spec(const DecoderSpec *spec, int f_port, const uint8_t *p, si
  */
 int ingest_check_range(const char *field, const char *unit, double v, Err *err);
 
+/* ---------------------------------------------------------------------------
+ * Device registry (registry.c): what a registration says, checked
+ * ------------------------------------------------------------------------- */
+
+#include "store/store.h"
+#include "util/buf.h"
+
+/*
+ * Normalises a DevEUI: exactly 16 hex digits, any case, optionally
+ * separated by '-' or ':' between byte pairs ("70-B3-D5-..."); writes 16
+ * upper-case digits and a NUL to out.  Errors: ERR_INVALID naming the
+ * character or the length.
+ */
+int ingest_eui_parse(const char *s, char out[INGEST_EUI_LEN + 1], Err *err);
+
+/*
+ * The UCUM unit of field as the built-in decoder yields it, in *unit
+ * (static); *is_bool for boolean fields.  Returns false when the decoder
+ * never yields that field.
+ */
+bool ingest_decoder_field(const char *decoder, const char *field, const char **unit,
+                          bool *is_bool);
+
+/* Writes the fields of a built-in decoder, comma-separated, to b (for error messages). */
+void ingest_decoder_fields_list(const char *decoder, Buf *b);
+
+/* One mapped field of a device. */
+typedef struct IngestMapEntry {
+    const char *field;      /* arena: decoded field name */
+    int64_t datastream;     /* Datastream id */
+    const char *unit;       /* arena: unit the field arrives in, NULL = not known (NS object) */
+    bool truth;             /* the Datastream is an OM_TruthObservation: result true/false */
+    bool count;             /* the Datastream is an OM_CountObservation: integer result */
+} IngestMapEntry;
+
+#define INGEST_MAP_MAX INGEST_VALUES_MAX
+
+/* A registered device, ready for the pipeline. */
+typedef struct IngestDevice {
+    char dev_eui[INGEST_EUI_LEN + 1]; /* upper-case hex */
+    const char *name;                 /* arena, "" if none */
+    int64_t thing_id;                 /* 0 = none */
+    const char *decoder;              /* arena: built-in name, "spec", or "none" (NS object only) */
+    const char *decoder_spec;         /* arena: spec text when decoder is "spec", else NULL */
+    DecoderSpec spec;                 /* parsed decoder_spec */
+    bool use_ns_decoded;              /* prefer the network server's decoded object */
+    size_t nmap;                      /* used entries of map */
+    IngestMapEntry map[INGEST_MAP_MAX]; /* in registration order */
+} IngestDevice;
+
+/*
+ * Parses and checks a registration object (pure: no Datastream look-up):
+ *   {"devEui": "70B3D57BA0001267", "name": "...", "thingId": 3,
+ *    "decoder": "decentlab-dl-mbx" | "spec" | "none",
+ *    "decoderSpec": "name=...; level:u16be@2*0.001 m",   (decoder "spec")
+ *    "useNsDecoded": false,                     ("none" requires true)
+ *    "mapping": {"distance": {"datastream": 5}, ...}}
+ * A mapping entry may give "unit" (needed to check an NS-decoded field's
+ * unit; for decoder fields it must agree with the decoder).  path_eui, when
+ * not NULL, is the DevEUI of the URL, which the body must repeat or omit.
+ * Fields of the mapping must exist in the decoder.  Strings go to a.
+ * Errors: ERR_INVALID / ERR_MISSING / ERR_UNKNOWN_PROPERTY with Err.field
+ * naming the member ("mapping.distance.datastream", "decoderSpec" with the
+ * column of the spec error in Err.position), ERR_TOO_LARGE.
+ */
+int ingest_device_parse(Arena *a, const json_t *obj, const char *path_eui, IngestDevice *out,
+                        Err *err);
+
+/*
+ * Builds an IngestDevice from a stored row (mapping JSON and spec parsed
+ * again; the row was checked on registration).  Errors: ERR_INVALID when the
+ * stored row is damaged, ERR_TOO_LARGE.
+ */
+int ingest_device_load(Arena *a, const StoreDevice *row, IngestDevice *out, Err *err);
+
+/*
+ * Checks the Datastream of each mapping entry and its unit, completes the
+ * entries (truth/count from the observationType), and writes the registry
+ * row.  c is a read connection; the caller writes out with store_device_put.
+ * mapping JSON of out is arena-owned.  Errors: ERR_INVALID naming
+ * "mapping.<field>.datastream" for a missing Datastream and a unit mismatch
+ * ("field distance is in mm, Datastream 5 has unitOfMeasurement.symbol m").
+ */
+int ingest_device_check(StoreConn *c, Arena *a, IngestDevice *dev, StoreDevice *out, Err *err);
+
+/* Writes the device row as the API's JSON object to b. */
+void ingest_device_format(const StoreDevice *row, Buf *b);
+
+/* ---------------------------------------------------------------------------
+ * Pipeline steps that are pure (pipeline.c)
+ * ------------------------------------------------------------------------- */
+
+#define INGEST_RESET_US (24LL * 3600 * 1000000) /* a counter seen longer ago is a reset */
+
+/*
+ * True when an uplink received at `received` with a DevEUI and frame
+ * counter already stored at `seen` is the same uplink: within 24 hours of
+ * each other.  Older means the device restarted its counter.
+ */
+bool ingest_is_duplicate(int64_t seen, int64_t received);
+
+/*
+ * Decodes u for dev: the network server's decoded object when the device
+ * says so and the uplink has one (numbers, booleans, and objects with a
+ * numeric "value" member, for mapped fields only), else the device's
+ * decoder (built-in or spec).  Errors as ingest_decode.
+ */
+int ingest_device_decode(const IngestDevice *dev, const Uplink *u, DecodedValue *out, size_t max,
+                         size_t *count, Err *err);
+
+/*
+ * Range-checks the values of v[0..n) that dev maps (ingest_check_range).
+ * The first implausible one fails: ERR_INVALID, Err.field = the field,
+ * message naming field and value.
+ */
+int ingest_check_mapped(const IngestDevice *dev, const DecodedValue *v, size_t n, Err *err);
+
+/*
+ * Appends the CreateObservations body for the mapped values to b: one group
+ * per mapped field present in v, phenomenonTime = u->received, parameters =
+ * radio metadata.  Writes the number of groups to *groups (0: nothing
+ * mapped, b untouched).
+ */
+void ingest_build_request(const IngestDevice *dev, const Uplink *u, const DecodedValue *v,
+                          size_t n, Buf *b, size_t *groups);
+
+/* ---------------------------------------------------------------------------
+ * The pipeline (pipeline.c)
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Runs a request through the HTTP write path (POST path with body),
+ * waiting for the commit; *status and a malloc'd body in *resp.
+ */
+typedef int (*IngestCreateFn)(void *data, const char *path, const char *body, int *status,
+                              char **resp);
+
+typedef struct IngestConfig {
+    Store *store;          /* borrowed */
+    IngestCreateFn create; /* the HTTP write path */
+    void *data;            /* passed to create; borrowed */
+} IngestConfig;
+
+typedef struct Ingest Ingest;
+
+typedef enum {
+    INGEST_STORED,     /* observations created */
+    INGEST_SKIPPED,    /* simulated, no payload, or nothing mapped */
+    INGEST_DUPLICATE,  /* same DevEUI + fCnt stored before */
+    INGEST_DEAD,       /* kept in the dead-letter store */
+    INGEST_REJECTED,   /* not an uplink at all (INGEST_REJECT_INVALID), or replay failed */
+    INGEST_FAILED,     /* could not even be dead-lettered (database down) */
+} IngestOutcome;
+
+typedef struct IngestResult {
+    IngestOutcome outcome;
+    char reason[512];     /* why, for every outcome but STORED */
+    int64_t dead_letter;  /* id of the dead letter (INGEST_DEAD) */
+    size_t observations;  /* created (INGEST_STORED) */
+    char dev_eui[INGEST_EUI_LEN + 1]; /* "" until parsed */
+    uint32_t f_cnt;
+} IngestResult;
+
+#define INGEST_NO_DEAD_LETTER 1u /* replay: report failures (INGEST_REJECTED), keep nothing */
+#define INGEST_REJECT_INVALID 2u /* webhook: a body that is no uplink is INGEST_REJECTED */
+
+typedef struct IngestStats {
+    uint64_t received, stored, observations, skipped_simulated, skipped_no_payload,
+        skipped_unmapped, duplicates, dead_lettered, unknown_device, undecodable, out_of_range,
+        invalid, store_errors, rejected, failed, replayed;
+} IngestStats;
+
+/* Creates the pipeline (cfg copied).  Free with ingest_free (accepts NULL). */
+Ingest *ingest_new(const IngestConfig *cfg);
+void ingest_free(Ingest *ing);
+
+/*
+ * Runs one raw message through the pipeline: JSON, network-server format
+ * (source "chirpstack" or "tts"; NULL = from the topic), skip simulated and
+ * empty uplinks, device look-up, duplicate check, decode, range check of the
+ * mapped values, one CreateObservations request, mark as seen.  An uplink
+ * is stored whole or not at all: one implausible mapped value sends the
+ * whole message to the dead letters.  Uplinks of one device are processed
+ * one at a time (a lock per DevEUI hash), so the duplicate check cannot race.
+ * topic: MQTT topic or an origin such as "webhook" (may be NULL).
+ * Returns 0 with *res filled (every outcome), or an ERR_* only for
+ * INGEST_FAILED.  Thread-safe.
+ */
+int ingest_uplink(Ingest *ing, const char *source, const char *topic, const void *payload,
+                  size_t len, unsigned flags, IngestResult *res);
+
+/* Copies the counters. */
+void ingest_stats(Ingest *ing, IngestStats *out);
+
+/* Counts a successful replay (the API marks the letter). */
+void ingest_count_replay(Ingest *ing);
+
+/*
+ * Registers a device from a JSON object (ingest_device_parse, then
+ * ingest_device_check on a read connection, then store_device_put through
+ * the writer).  replace: PUT semantics.  *created is set when the row is new.
+ * a holds the strings.  Errors as those functions; ERR_CONFLICT.
+ */
+int ingest_device_register(Store *s, Arena *a, const json_t *obj, const char *path_eui,
+                           bool replace, bool *created, StoreDevice *out, Err *err);
+
+/*
+ * Registers every object of the JSON array arr in one transaction (insert
+ * or replace).  Nothing is written when one of them is invalid; Err.field is
+ * prefixed with "[i].".  Writes the number registered to *n.
+ */
+int ingest_devices_import(Store *s, Arena *a, const json_t *arr, size_t *n, Err *err);
+
 #endif

@@ -175,6 +175,21 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  time INTEGER NOT NULL, source TEXT NOT NULL, topic TEXT,"
     "  payload BLOB NOT NULL, reason TEXT NOT NULL, replayed_at INTEGER);",
+
+    /* 4: the LoRaWAN device registry (devices.c) and the de-duplication
+     * memory of uplinks: DevEUI + frame counter, stored once.  mapping is
+     * the JSON object field -> {"datastream": id, ...} as normalised on
+     * registration; created/updated/received are microseconds. */
+    "CREATE TABLE devices("
+    "  dev_eui TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL, thing_id INTEGER,"
+    "  decoder TEXT NOT NULL, decoder_spec TEXT,"
+    "  use_ns_decoded INTEGER NOT NULL DEFAULT 0,"
+    "  mapping TEXT NOT NULL,"
+    "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE uplinks_seen("
+    "  dev_eui TEXT NOT NULL, f_cnt INTEGER NOT NULL, received INTEGER NOT NULL,"
+    "  PRIMARY KEY(dev_eui, f_cnt)) WITHOUT ROWID;",
 };
 
 int store_sqlite_migration_count(void)

@@ -228,4 +228,86 @@ int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
 /* Number of dead letters stored (for health and metrics). */
 int store_dead_letters_count(StoreConn *c, int64_t *out, Err *err);
 
+/*
+ * One dead letter by id, on a read connection; strings and payload in a (the
+ * payload is NUL-terminated beyond len).  Errors: ERR_NOT_FOUND, ERR_STORAGE,
+ * ERR_TOO_LARGE.
+ */
+int store_dead_letter_get(StoreConn *c, Arena *a, int64_t id, StoreDeadLetter *out, Err *err);
+
+/*
+ * A StoreJobFn: sets replayed_at of the StoreDeadLetter data points to
+ * (fields id and replayed_at) unless it is set already.  Errors: ERR_CONFLICT
+ * when the letter was replayed before, ERR_NOT_FOUND, ERR_STORAGE.
+ */
+int store_dead_letter_mark_replayed(StoreConn *c, void *data, Err *err);
+
+/* ------------------------------------------------ LoRaWAN device registry */
+
+/*
+ * A row of the device registry (devices.c, migration 4).  Strings are
+ * borrowed (writes) or arena-owned (reads).
+ */
+typedef struct StoreDevice {
+    char dev_eui[17];         /* 16 upper-case hex digits */
+    const char *name;         /* display name, "" if none */
+    int64_t thing_id;         /* 0 = none */
+    const char *decoder;      /* built-in decoder name or "spec" */
+    const char *decoder_spec; /* compact DecoderSpec text, NULL unless decoder is "spec" */
+    bool use_ns_decoded;      /* take the network server's decoded object */
+    const char *mapping;      /* JSON object: field -> {"datastream": id, ...} */
+    int64_t created;          /* µs since the epoch; OUT of store_device_put */
+    int64_t updated;          /* µs since the epoch */
+    bool replace;             /* store_device_put: replace an existing row (PUT) */
+    bool existed;             /* OUT of store_device_put: a row was replaced */
+} StoreDevice;
+
+/*
+ * A StoreJobFn: inserts the StoreDevice data points to, or with replace set
+ * replaces the row of that DevEUI (keeping its created time).  Writes
+ * created and existed back.  Errors: ERR_CONFLICT when the DevEUI exists and
+ * replace is false; ERR_STORAGE.
+ */
+int store_device_put(StoreConn *c, void *data, Err *err);
+
+/* A StoreJobFn: deletes the device whose DevEUI data points to (char *).  ERR_NOT_FOUND. */
+int store_device_delete(StoreConn *c, void *data, Err *err);
+
+/* Reads one device (read connection); strings in a.  Errors: ERR_NOT_FOUND, ERR_STORAGE. */
+int store_device_get(StoreConn *c, Arena *a, const char *dev_eui, StoreDevice *out, Err *err);
+
+/*
+ * Reads up to top devices ordered by DevEUI after skipping skip; arena-owned
+ * array of *n entries, *more when further ones exist.  Errors as above.
+ */
+int store_devices_read(StoreConn *c, Arena *a, int64_t top, int64_t skip, StoreDevice **out,
+                       size_t *n, bool *more, Err *err);
+
+/* Number of registered devices. */
+int store_devices_count(StoreConn *c, int64_t *out, Err *err);
+
+/*
+ * The unitOfMeasurement (JSON text) and observationType of Datastream id, in
+ * a.  Errors: ERR_NOT_FOUND when there is no such Datastream.
+ */
+int store_datastream_unit(StoreConn *c, Arena *a, int64_t id, const char **uom,
+                          const char **obs_type, Err *err);
+
+/* An uplink seen before (de-duplication by DevEUI and frame counter). */
+typedef struct StoreUplinkSeen {
+    const char *dev_eui; /* 16 upper-case hex digits, borrowed */
+    int64_t f_cnt;       /* frame counter */
+    int64_t received;    /* µs since the epoch: the uplink's receive time */
+} StoreUplinkSeen;
+
+/*
+ * Looks up (dev_eui, f_cnt): *found, and the receive time of the stored
+ * uplink in *received.  Errors: ERR_STORAGE.
+ */
+int store_uplink_seen_get(StoreConn *c, const char *dev_eui, int64_t f_cnt, bool *found,
+                          int64_t *received, Err *err);
+
+/* A StoreJobFn: records (or refreshes) the StoreUplinkSeen data points to. */
+int store_uplink_seen_put(StoreConn *c, void *data, Err *err);
+
 #endif

@@ -1,0 +1,344 @@
+/*
+ * devices.c - the LoRaWAN device registry, the uplink de-duplication memory
+ * and the dead-letter look-ups that replay needs (see store.h).
+ *
+ * Tables from migration 4 in schema_sqlite.c.  Writes are StoreJobFns run on
+ * the writer thread; reads run on a pooled read connection.  Nothing here
+ * validates a device: the ingest module does that before it writes.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* Copies a text column into the arena; NULL for SQL NULL.  Sets *ok = false over the cap. */
+static const char *text_col(sqlite3_stmt *st, int col, Arena *a, bool *ok)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    const unsigned char *t = sqlite3_column_text(st, col);
+    char *s = arena_strndup(a, t ? (const char *)t : "", (size_t)sqlite3_column_bytes(st, col));
+    if (!s)
+        *ok = false;
+    return s;
+}
+
+/* ========================================================== dead letters */
+
+int store_dead_letter_get(StoreConn *c, Arena *a, int64_t id, StoreDeadLetter *out, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT id, time, source, topic, payload, reason, replayed_at"
+                        " FROM dead_letters WHERE id = ?1",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return err_set(err, ERR_NOT_FOUND, "id", "no dead letter with id %lld", (long long)id);
+    }
+    if (step != SQLITE_ROW) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    StoreDeadLetter d;
+    memset(&d, 0, sizeof d);
+    bool ok = true;
+    d.id = sqlite3_column_int64(st, 0);
+    d.time = sqlite3_column_int64(st, 1);
+    d.source = text_col(st, 2, a, &ok);
+    d.topic = text_col(st, 3, a, &ok);
+    int len = sqlite3_column_bytes(st, 4);
+    const void *p = sqlite3_column_blob(st, 4);
+    char *copy = arena_alloc(a, (size_t)len + 1);
+    if (copy) {
+        if (len)
+            memcpy(copy, p, (size_t)len);
+        copy[len] = '\0';
+    } else {
+        ok = false;
+    }
+    d.payload = copy;
+    d.len = (size_t)len;
+    d.reason = text_col(st, 5, a, &ok);
+    d.replayed_at = sqlite3_column_int64(st, 6);
+    sqlite3_reset(st);
+    if (!ok)
+        return err_set(err, ERR_TOO_LARGE, NULL, "dead letter too large");
+    *out = d;
+    return 0;
+}
+
+int store_dead_letter_mark_replayed(StoreConn *c, void *data, Err *err)
+{
+    StoreDeadLetter *dl = data;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "UPDATE dead_letters SET replayed_at = ?2"
+                        " WHERE id = ?1 AND replayed_at IS NULL",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, dl->id);
+    sqlite3_bind_int64(st, 2, dl->replayed_at);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(err, ERR_CONFLICT, "id", "dead letter %lld was replayed already",
+                       (long long)dl->id);
+    return 0;
+}
+
+/* ================================================================ devices */
+
+int store_device_put(StoreConn *c, void *data, Err *err)
+{
+    StoreDevice *d = data;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT created FROM devices WHERE dev_eui = ?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, d->dev_eui, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    bool exists = step == SQLITE_ROW;
+    int64_t created = exists ? sqlite3_column_int64(st, 0) : d->updated;
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    if (exists && !d->replace)
+        return err_set(err, ERR_CONFLICT, "devEui", "device %s is registered already",
+                       d->dev_eui);
+    rc = store_stmt(c,
+                    "INSERT OR REPLACE INTO devices(dev_eui, name, thing_id, decoder,"
+                    " decoder_spec, use_ns_decoded, mapping, created, updated)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, d->dev_eui, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, d->name ? d->name : "", -1, SQLITE_STATIC);
+    if (d->thing_id)
+        sqlite3_bind_int64(st, 3, d->thing_id);
+    sqlite3_bind_text(st, 4, d->decoder, -1, SQLITE_STATIC);
+    if (d->decoder_spec)
+        sqlite3_bind_text(st, 5, d->decoder_spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, d->use_ns_decoded ? 1 : 0);
+    sqlite3_bind_text(st, 7, d->mapping, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, created);
+    sqlite3_bind_int64(st, 9, d->updated);
+    step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    d->created = created;
+    d->existed = exists;
+    return 0;
+}
+
+int store_device_delete(StoreConn *c, void *data, Err *err)
+{
+    const char *eui = data;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "DELETE FROM devices WHERE dev_eui = ?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, eui, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(err, ERR_NOT_FOUND, "devEui", "no device %s", eui);
+    return 0;
+}
+
+#define DEVICE_COLS                                                                            \
+    "dev_eui, name, thing_id, decoder, decoder_spec, use_ns_decoded, mapping, created, updated"
+
+static bool device_row(sqlite3_stmt *st, Arena *a, StoreDevice *d)
+{
+    bool ok = true;
+    memset(d, 0, sizeof *d);
+    const unsigned char *eui = sqlite3_column_text(st, 0);
+    snprintf(d->dev_eui, sizeof d->dev_eui, "%s", eui ? (const char *)eui : "");
+    d->name = text_col(st, 1, a, &ok);
+    d->thing_id = sqlite3_column_int64(st, 2);
+    d->decoder = text_col(st, 3, a, &ok);
+    d->decoder_spec = text_col(st, 4, a, &ok);
+    d->use_ns_decoded = sqlite3_column_int(st, 5) != 0;
+    d->mapping = text_col(st, 6, a, &ok);
+    d->created = sqlite3_column_int64(st, 7);
+    d->updated = sqlite3_column_int64(st, 8);
+    return ok;
+}
+
+int store_device_get(StoreConn *c, Arena *a, const char *dev_eui, StoreDevice *out, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT " DEVICE_COLS " FROM devices WHERE dev_eui = ?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, dev_eui, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return err_set(err, ERR_NOT_FOUND, "devEui", "no device %s", dev_eui);
+    }
+    if (step != SQLITE_ROW) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    StoreDevice d;
+    bool ok = device_row(st, a, &d);
+    sqlite3_reset(st);
+    if (!ok)
+        return err_set(err, ERR_TOO_LARGE, NULL, "device too large");
+    *out = d;
+    return 0;
+}
+
+int store_devices_read(StoreConn *c, Arena *a, int64_t top, int64_t skip, StoreDevice **out,
+                       size_t *n, bool *more, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT " DEVICE_COLS " FROM devices ORDER BY dev_eui LIMIT ?1 OFFSET ?2",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, top + 1);
+    sqlite3_bind_int64(st, 2, skip);
+    size_t cap = top < 64 ? (size_t)top + 1 : 64, cnt = 0;
+    StoreDevice *v = arena_zalloc(a, cap * sizeof *v);
+    bool ok = v != NULL, extra = false;
+    int step = SQLITE_DONE;
+    while (ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((int64_t)cnt == top) {
+            extra = true;
+            break;
+        }
+        if (cnt == cap) {
+            StoreDevice *w = arena_alloc(a, 2 * cap * sizeof *w);
+            if (!w) {
+                ok = false;
+                break;
+            }
+            memcpy(w, v, cnt * sizeof *w);
+            v = w;
+            cap *= 2;
+        }
+        ok = device_row(st, a, &v[cnt++]);
+    }
+    if (ok && !extra && step != SQLITE_DONE) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    if (!ok)
+        return err_set(err, ERR_TOO_LARGE, NULL, "device page too large for one response");
+    *out = v;
+    *n = cnt;
+    *more = extra;
+    return 0;
+}
+
+int store_devices_count(StoreConn *c, int64_t *out, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT count(*) FROM devices", &st, err);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int store_datastream_unit(StoreConn *c, Arena *a, int64_t id, const char **uom,
+                          const char **obs_type, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT unit_of_measurement, observation_type FROM datastreams"
+                        " WHERE id = ?1",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return err_set(err, ERR_NOT_FOUND, NULL, "Datastream %lld does not exist", (long long)id);
+    }
+    if (step != SQLITE_ROW) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    bool ok = true;
+    const char *u = text_col(st, 0, a, &ok), *t = text_col(st, 1, a, &ok);
+    sqlite3_reset(st);
+    if (!ok)
+        return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
+    *uom = u;
+    *obs_type = t;
+    return 0;
+}
+
+/* ======================================================== de-duplication */
+
+int store_uplink_seen_get(StoreConn *c, const char *dev_eui, int64_t f_cnt, bool *found,
+                          int64_t *received, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT received FROM uplinks_seen WHERE dev_eui = ?1 AND f_cnt = ?2",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, dev_eui, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, f_cnt);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    *found = step == SQLITE_ROW;
+    *received = *found ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return 0;
+}
+
+int store_uplink_seen_put(StoreConn *c, void *data, Err *err)
+{
+    const StoreUplinkSeen *u = data;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT OR REPLACE INTO uplinks_seen(dev_eui, f_cnt, received)"
+                        " VALUES(?1, ?2, ?3)",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, u->dev_eui, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, u->f_cnt);
+    sqlite3_bind_int64(st, 3, u->received);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : store_sqlite_err(c, err);
+}
