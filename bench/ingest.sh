@@ -122,15 +122,25 @@ pub_rate=$(sed -n 's/.*acked_per_s=\([0-9]*\).*/\1/p' "$TMP/pub.txt")
 health=$(curl -s "$H/health")
 
 # --- 2. dataArray --------------------------------------------------------------
+# Each request carries the next 10,000 seconds of the series, as a logger
+# uploading its backlog would (the same rows again would be a different,
+# degenerate workload: every insert lands between equal keys).
 node -e '
-const rows = [], t0 = Date.UTC(2024, 0, 1);
-for (let i = 0; i < 10000; i++) rows.push([new Date(t0 + i * 1000).toISOString(), i % 977, { seq: i }]);
-console.log(JSON.stringify([{ Datastream: { "@iot.id": 2 }, components: ["phenomenonTime", "result", "parameters"], dataArray: rows }]));' >"$TMP/da.json"
+const n = Number(process.argv[1]), dir = process.argv[2], t0 = Date.UTC(2024, 0, 1);
+for (let k = 0; k < n; k++) {
+  const rows = [];
+  for (let i = 0; i < 10000; i++) {
+    const s = k * 10000 + i;
+    rows.push([new Date(t0 + s * 1000).toISOString(), s % 977, { seq: s }]);
+  }
+  require("fs").writeFileSync(`${dir}/da-${k}.json`, JSON.stringify([{ Datastream: { "@iot.id": 2 },
+    components: ["phenomenonTime", "result", "parameters"], dataArray: rows }]));
+}' "$DA_REQ" "$TMP"
 log "posting $DA_REQ CreateObservations requests of 10,000 rows"
 t0=$(now)
 i=0
 while [ "$i" -lt "$DA_REQ" ]; do
-    post /v1.1/CreateObservations "@$TMP/da.json" >/dev/null || die "CreateObservations failed"
+    post /v1.1/CreateObservations "@$TMP/da-$i.json" >/dev/null || die "CreateObservations failed"
     i=$((i + 1))
     [ "$(echo "$(now) - $t0 > 60" | bc)" = 1 ] && break
 done
