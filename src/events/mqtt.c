@@ -43,7 +43,7 @@
 #define SELECT_MARK "?$select="
 #define SELECT_TOPIC "$klammer/select-topics"
 #define SELECT_MAX 4096 /* most $select filters we keep track of */
-#define RING 64         /* recently stored messages remembered for redelivery */
+#define RING 1024       /* recently stored messages remembered for redelivery */
 #define KEEPALIVE 30    /* seconds */
 #define BACKOFF_MAX 30  /* seconds */
 
@@ -396,6 +396,7 @@ struct MqttSink {
     struct {
         int mid;
         uint64_t hash;
+        uint64_t epoch; /* connects count when it was stored */
     } ring[RING];
     unsigned ring_next;
 };
@@ -644,13 +645,18 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     if (!m->create)
         return;
     atomic_fetch_add(&m->received, 1);
-    /* A redelivery after a lost acknowledgement has the same packet id,
-     * topic and payload as a message stored a moment ago. */
     uint64_t h = fnv(UINT64_C(14695981039346656037), msg->topic, strlen(msg->topic) + 1);
     h = fnv(h, msg->payload, (size_t)msg->payloadlen);
+    /* A redelivery after a lost acknowledgement has the same packet id; after
+     * a reconnect the broker may number it anew, so there the same topic and
+     * payload as a message stored during an earlier connection counts.  (A
+     * client sending the very same payload twice without a phenomenonTime,
+     * once on each side of a broker restart, is the price of that rule.) */
+    uint64_t epoch = atomic_load(&m->connects);
     if (msg->qos > 0) {
         for (int i = 0; i < RING; i++)
-            if (m->ring[i].mid == msg->mid && m->ring[i].hash == h) {
+            if (m->ring[i].hash == h && m->ring[i].epoch != 0 &&
+                (m->ring[i].mid == msg->mid || m->ring[i].epoch < epoch)) {
                 atomic_fetch_add(&m->duplicates, 1);
                 LOG(LOG_INFO, "msg=\"mqtt redelivery ignored\" topic=\"%s\" mid=%d", msg->topic,
                     msg->mid);
@@ -689,6 +695,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     if (msg->qos > 0) {
         m->ring[m->ring_next].mid = msg->mid;
         m->ring[m->ring_next].hash = h;
+        m->ring[m->ring_next].epoch = epoch;
         m->ring_next = (m->ring_next + 1) % RING;
     }
 }
