@@ -106,6 +106,7 @@ e2e-asan: $(A)/klammer $(B)/klammer_mosquitto.so
 	export KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1; $(call NODE_TEST,$(E2E_FILES))
 
 test: deps
+	$(MAKE) lint
 	$(MAKE) unit unit-asan
 	$(MAKE) e2e
 	$(MAKE) e2e-asan

@@ -438,6 +438,23 @@ measure_stage() {
     else
         put "range${tag}_status" "$code"
     fi
+    # Issue 3: a filter on result over the whole Datastream (result has no index:
+    # this one scans the Datastream's rows, so it grows with them), and a
+    # geospatial st_within over the 10,000 Locations.
+    res_url="$BASE/v1.1/Datastreams($DS_ID)/Observations?\$filter=result%20gt%2059.85&\$top=100&\$count=true"
+    client latency "$res_url" 5 1 >"$TMP/result-$tag.txt" || die "result filter"
+    detail "### \$filter=result gt 59.85 over $rows observations of one Datastream"
+    detail "\`$(cat "$TMP/result-$tag.txt")\`"
+    for k in p50 p99; do
+        put "result${tag}_$k" "$(sed -n "s/.*${k}_ms=\([0-9.]*\).*/\1/p" "$TMP/result-$tag.txt")"
+    done
+    geo_url="$BASE/v1.1/Locations?\$filter=st_within(location,geography'POLYGON((7.44%2051.34,7.50%2051.34,7.50%2051.39,7.44%2051.39,7.44%2051.34))')&\$top=1000&\$count=true&\$select=id"
+    client latency "$geo_url" 20 2 >"$TMP/geo-$tag.txt" || die "st_within"
+    detail "### st_within over $(sqlite3 "$db" 'SELECT count(*) FROM locations') Locations"
+    detail "\`$(cat "$TMP/geo-$tag.txt")\`"
+    for k in p50 p99; do
+        put "geo${tag}_$k" "$(sed -n "s/.*${k}_ms=\([0-9.]*\).*/\1/p" "$TMP/geo-$tag.txt")"
+    done
 }
 
 if [ "$SKIP_COUNT" != 1 ]; then
@@ -465,6 +482,12 @@ if [ "$SKIP_COUNT" != 1 ]; then
     [ "$RANGE_ROWS" -le 1000 ] || RANGE_ROWS=1000
     log "\$count: loading $stage1 observations into Datastream $DS_ID (sqlite3 shell)"
     bulk_load "$db" "$DS_ID" "$FOI_ID" "$stage1" "$from"
+    # 10,000 Locations spread over Hagen for the st_within figure.
+    sqlite3 "$db" "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 9999)
+        INSERT INTO locations(name, description, encoding_type, location)
+        SELECT 'L' || i, 'bench', 'application/geo+json',
+          json_object('type', 'Point', 'coordinates', json_array(7.35 + (i % 100) * 0.0027,
+                      51.27 + (i / 100) * 0.0016)) FROM c;" || die "loading Locations"
     if [ "$stage1" -lt "$COUNT_ROWS" ]; then
         start_server "$db" "$@"
         measure_stage 1 $((have + stage1))
@@ -591,6 +614,12 @@ others_pct=$(awk -v a="$(cpu_all)" -v a0="$CPU_ALL0" -v o="$(cpu_ours "$TMP/time
             echo "1-day phenomenonTime range, \$top=1000, $(grp "$n") Observations in the Datastream (issue 3): p50 $(get "range${t}_p50") ms, p99 $(get "range${t}_p99") ms."
         elif [ -n "$(get "range${t}_status")" ]; then
             echo "1-day phenomenonTime range with \$filter over $(grp "$n") Observations (issue 3): not measured, the server answers $(get "range${t}_status")."
+        fi
+        if [ -n "$(get "result${t}_p50")" ]; then
+            echo "\$filter=result gt 59.85 (\$count=true, \$top=100) over $(grp "$n") Observations of one Datastream (issue 3; result has no index, a scan): p50 $(get "result${t}_p50") ms, p99 $(get "result${t}_p99") ms."
+        fi
+        if [ -n "$(get "geo${t}_p50")" ]; then
+            echo "st_within over 10,000 Locations (\$count=true, \$top=1000; issue 3): p50 $(get "geo${t}_p50") ms, p99 $(get "geo${t}_p99") ms."
         fi
     done
     for e in post latest page; do
