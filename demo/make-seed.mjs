@@ -3,7 +3,7 @@
 //
 // Run once with `node demo/make-seed.mjs` and check the output in; the C code
 // reads only the JSON.  Places, waters, gauge values and device payloads come
-// from ../shared/reference/hagen.md and sensors.md; coordinates are
+// from public sources on Hagen and the vendors' datasheets; coordinates are
 // approximations for a demo, thresholds marked "geschätzt" are invented.
 //
 // File format (one object):

@@ -13,7 +13,7 @@
  *      gateway.
  *   3. Decoders: turn the payload bytes of a known device type into
  *      DecodedValues (field, number, UCUM unit).  Built-in decoders cover every
- *      device of ../shared/reference/sensors.md; devices without code are declared
+ *      device of the Hagen sensor network (docs/lorawan.md); devices without code are declared
  *      with a DecoderSpec in configuration.
  *   4. Plausibility: ingest_check_range() says whether a value is physically
  *      possible for its quantity, so that the caller can send implausible

@@ -2,7 +2,7 @@
  * uplink.c - network-server formats: MQTT uplink topics, ChirpStack v4 `up`
  * events and The Things Stack v3 uplink messages turned into one Uplink, and
  * the base64 decoder for their payloads.  Field names and defaults follow
- * ../shared/reference/lorawan.md; both servers omit default values (0, false,
+ * the ChirpStack v4 and TTS v3 integration documentation; both servers omit default values (0, false,
  * ""), so a missing number reads as 0 unless it is mandatory.
  *
  * SPDX-License-Identifier: Apache-2.0

@@ -1,6 +1,6 @@
 // LoRaWAN ingest (docs/lorawan.md) against a real Mosquitto started here on a
 // free loopback port: devices registered over /api/devices (one per sensor
-// type of ../shared/reference/sensors.md), ChirpStack v4 and TTS v3 uplinks
+// type of the Hagen network), ChirpStack v4 and TTS v3 uplinks
 // published with mosquitto_pub -q 1 become Observations with the right
 // values, units and radio parameters; the same uplink (again, and through
 // the webhook) is stored once; an unknown device, an undecodable payload and

@@ -1,6 +1,6 @@
 /*
- * test_ingest.c - unit tests for the LoRaWAN ingest layers: every hex example
- * of ../shared/reference/sensors.md through its decoder, malformed payloads,
+ * test_ingest.c - unit tests for the LoRaWAN ingest layers: every worked hex
+ * example of the vendors' payload layouts through its decoder, malformed payloads,
  * prefixes of every example (no read beyond the payload), the ChirpStack and
  * TTS examples of lorawan.md and table-driven mutations of them, base64,
  * MQTT topics, the decoder-spec parser and decoder, and the range checks.

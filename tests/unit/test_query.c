@@ -10,8 +10,7 @@
  * succeeds, checking that every failure on the way is ERR_TOO_LARGE (libuv's
  * test-loop-oom does this for memory).
  *
- * Tests named test_bug_* show bugs listed in /work/notes/unit-findings.md;
- * they fail until src/ is fixed.
+ * Tests named test_bug_* pin down bugs found by these tests, fixed since.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

@@ -10,7 +10,7 @@
  * paging (the more flag) and per-parent counts.  A second connection opened
  * with sqlite3 directly looks at the tables where the API has no reader.
  *
- * Tests named test_bug_* show bugs listed in /work/notes/unit-findings.md.
+ * Tests named test_bug_* pin down bugs found by these tests, fixed since.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
