@@ -117,13 +117,18 @@ demo: deps $(B)/klammer $(B)/klammer_mosquitto.so
 	@sh mosquitto/demo.sh $(B)/klammer $(B)/klammer_mosquitto.so \
 	  demo --db klammer-demo.db --listen 127.0.0.1:8080
 
+# Each target's output goes to build/fuzz/<target>.log; its last line (the
+# totals) is shown, the whole tail when it finds something.
 fuzz: $(addprefix $(F)/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	  mkdir -p build/fuzz/corpus/$$f; \
 	  echo "== $$f ($(FUZZ_SECONDS)s)"; \
-	  $(F)/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    $$( [ -f fuzz/$$f.dict ] && echo -dict=fuzz/$$f.dict ) \
-	    build/fuzz/corpus/$$f fuzz/corpus/$$f; \
+	  if ! $(F)/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	      $$( [ -f fuzz/$$f.dict ] && echo -dict=fuzz/$$f.dict ) \
+	      build/fuzz/corpus/$$f fuzz/corpus/$$f > build/fuzz/$$f.log 2>&1; then \
+	    tail -60 build/fuzz/$$f.log; exit 1; \
+	  fi; \
+	  grep -E '^stat::number_of_executed_units|^Done' build/fuzz/$$f.log | tr '\n' ' '; echo; \
 	done
 
 bench: $(B)/klammer $(B)/bench/uplink_pub
