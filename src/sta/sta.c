@@ -216,7 +216,7 @@ static void reply_read(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePat
         goto fail;
     }
     if (store_read_begin(sta->store, &c, &err) ||
-        store_resolve(c, path, path->nsegs, &sc, &err) ||
+        store_resolve_read(c, path, path->nsegs, &sc, &err) ||
         store_read(c, req->arena, &sc, &o, &rs, &err))
         goto fail;
     store_read_end(sta->store, c);

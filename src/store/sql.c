@@ -563,6 +563,14 @@ int store_read(StoreConn *c, Arena *a, const StoreScope *sc, const QueryOptions 
         return read_plain(c, a, sc, o, out, err);
     StoreRowSet *set = NULL;
     int rc = read_children(c, a, sc->parent_def, sc->rel, &sc->parent_id, 1, o, &set, err);
+    if (!rc && set->n == 0 && sc->parent_unchecked) {
+        bool ok;
+        if ((rc = store_exists(c, sc->parent_def, sc->parent_id, &ok, err)))
+            return rc;
+        if (!ok)
+            return err_set(err, ERR_NOT_FOUND, NULL, "no %s with id %lld", sc->parent_def->name,
+                           (long long)sc->parent_id);
+    }
     if (!rc)
         *out = set;
     return rc;

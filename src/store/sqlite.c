@@ -421,14 +421,17 @@ static int belongs(StoreConn *c, const EntityDef *def, const Rel *rel, int64_t p
     return 0;
 }
 
-int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope *out, Err *err)
+static int resolve(StoreConn *c, const ResourcePath *path, int nsegs, bool defer,
+                   StoreScope *out, Err *err)
 {
     StoreScope sc;
     memset(&sc, 0, sizeof sc);
     int rc;
+    bool checked = false; /* the current entity's existence is known */
     for (int i = 0; i < nsegs; i++) {
         const PathSeg *seg = &path->segs[i];
         bool last = i == nsegs - 1;
+        checked = false;
         if (i == 0) {
             sc.def = seg->def;
             sc.id_given = seg->has_id;
@@ -447,10 +450,10 @@ int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope 
             if (fk == INT64_MIN)
                 return err_set(err, ERR_NOT_FOUND, NULL, "%s %lld has no %s", sc.def->name,
                                (long long)sc.id, seg->rel->name);
-            sc = (StoreScope){seg->def, true, fk, NULL, NULL, 0};
+            sc = (StoreScope){seg->def, true, fk, NULL, NULL, 0, false};
         } else {
             StoreScope parent = sc;
-            sc = (StoreScope){seg->def, seg->has_id, seg->id, seg->rel, parent.def, parent.id};
+            sc = (StoreScope){seg->def, seg->has_id, seg->id, seg->rel, parent.def, parent.id, false};
             if (seg->has_id) {
                 bool ok;
                 if ((rc = belongs(c, parent.def, seg->rel, parent.id, seg->id, &ok, err)))
@@ -460,10 +463,19 @@ int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope 
                                    seg->def->name, (long long)seg->id, parent.def->name,
                                    (long long)parent.id);
                 sc.rel = NULL;
+                checked = true; /* it belongs to its parent, so it exists */
             }
         }
-        /* Intermediate entities and a collection's parent must exist. */
-        if (sc.id_given && (!last || i > 0)) {
+        /* Intermediate entities and a collection's parent must exist.  A read
+         * may leave the check of a collection's parent to store_read, which
+         * makes it only when the collection comes back empty. */
+        bool parent_of_last = i == nsegs - 2 && !path->segs[nsegs - 1].has_id &&
+                              path->segs[nsegs - 1].rel->kind != REL_ONE;
+        if (defer && parent_of_last && sc.id_given) {
+            out->parent_unchecked = true;
+            checked = true;
+        }
+        if (sc.id_given && !checked && (!last || i > 0)) {
             bool ok;
             if ((rc = store_exists(c, sc.def, sc.id, &ok, err)))
                 return rc;
@@ -472,8 +484,22 @@ int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope 
                                (long long)sc.id);
         }
     }
+    sc.parent_unchecked = out->parent_unchecked;
     *out = sc;
     return 0;
+}
+
+int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope *out, Err *err)
+{
+    out->parent_unchecked = false;
+    return resolve(c, path, nsegs, false, out, err);
+}
+
+int store_resolve_read(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope *out,
+                       Err *err)
+{
+    out->parent_unchecked = false;
+    return resolve(c, path, nsegs, true, out, err);
 }
 
 int store_column_value(sqlite3_stmt *st, int col, Arena *a, StoreValue *v)

@@ -93,6 +93,8 @@ typedef struct StoreScope {
     const Rel *rel;       /* relation from the parent, or NULL */
     const EntityDef *parent_def;
     int64_t parent_id;
+    bool parent_unchecked; /* store_resolve_read: the parent's existence is checked by
+                              store_read, and only when the collection is empty */
 } StoreScope;
 
 /*
@@ -102,6 +104,13 @@ typedef struct StoreScope {
  */
 int store_resolve(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope *out,
                   Err *err);
+
+/*
+ * As store_resolve, for reads: the existence of a collection's parent is left
+ * to store_read (one query less when the collection has members).
+ */
+int store_resolve_read(StoreConn *c, const ResourcePath *path, int nsegs, StoreScope *out,
+                       Err *err);
 
 /*
  * Reads the rows of scope with options o (paging, order, $count, $expand,

@@ -736,7 +736,7 @@ static void test_read_arena_cap(void **state)
         Err err;
         err_init(&err);
         assert_int_equal(store_read_begin(f->s, &c, &err), 0);
-        StoreScope sc = {model_entity(ENT_THING), false, 0, NULL, NULL, 0};
+        StoreScope sc = {model_entity(ENT_THING), false, 0, NULL, NULL, 0, false};
         StoreRowSet *rs;
         int rc = store_read(c, &a, &sc, &op, &rs, &err);
         store_read_end(f->s, c);
