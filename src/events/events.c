@@ -41,6 +41,11 @@ int events_add_sink(Events *e, EventSink fn, void *data)
     return 0;
 }
 
+bool events_active(const Events *e)
+{
+    return e && e->nsinks > 0;
+}
+
 void events_publish(Events *e, const Event *ev)
 {
     if (!e)

@@ -47,6 +47,9 @@ void events_free(Events *e);
 /* Adds a sink (at most 8); data is borrowed. Not thread-safe: call before serving. */
 int events_add_sink(Events *e, EventSink fn, void *data);
 
+/* True when at least one sink listens (publishers may skip preparing events otherwise). */
+bool events_active(const Events *e);
+
 /* Calls every sink with ev.  Accepts e == NULL (no sinks). */
 void events_publish(Events *e, const Event *ev);
 

@@ -53,8 +53,8 @@ struct WriteCtx {
 static int note(WriteCtx *w, EventKind kind, const EntityDef *def, int64_t id, uint32_t changed,
                 Err *err)
 {
-    if (!w->sta->cfg.events)
-        return 0;
+    if (!events_active(w->sta->cfg.events))
+        return 0; /* nobody listens: no read-back and serialisation after the commit */
     if (w->nchanges == w->capchanges) {
         size_t cap = w->capchanges ? w->capchanges * 2 : 8;
         struct Change *nc = arena_alloc(w->a, cap * sizeof *nc);
