@@ -1077,7 +1077,16 @@ int sta_write_run(StoreConn *c, WriteCtx *w, Err *err)
     int rc;
     if (w->ref_path && (rc = resolve_ref_path(w, err)))
         return rc;
-    if ((rc = store_resolve(c, &w->path, w->path.nsegs, &sc, err)))
+    /* POST /Datastreams(1)/Observations, the busiest path: creating the
+     * Observation reads its stream anyway (store_obs_context, 404 if it is
+     * gone), so the path needs no separate existence check. */
+    const ResourcePath *p = &w->path;
+    bool stream_parent = w->kind == W_POST && p->nsegs == 2 && !p->segs[1].has_id &&
+                         p->segs[1].def->type == ENT_OBSERVATION &&
+                         (p->segs[0].def->type == ENT_DATASTREAM ||
+                          p->segs[0].def->type == ENT_MULTI_DATASTREAM);
+    if ((rc = stream_parent ? store_resolve_read(c, p, p->nsegs, &sc, err)
+                            : store_resolve(c, p, p->nsegs, &sc, err)))
         return rc;
     w->def = sc.def;
     switch (w->kind) {
