@@ -20,24 +20,6 @@
 
 #define DEVICES_TOP 100 /* page size of /api/devices without $top */
 
-static int param_int(const HttpReq *req, const char *key, int64_t def, int64_t *out, Err *err)
-{
-    *out = def;
-    for (size_t i = 0; i < req->nparams; i++) {
-        if (strcmp(req->params[i].key, key) != 0)
-            continue;
-        const char *v = req->params[i].value;
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (!*v || *end || errno || x < 0)
-            return err_set(err, ERR_BAD_REQUEST, key,
-                           "%s must be a non-negative integer, not '%s'", key, v);
-        *out = x;
-    }
-    return 0;
-}
-
 static int reply(HttpResp *resp, const Err *err)
 {
     http_reply_error(resp, err);
@@ -71,8 +53,8 @@ static int devices_list(Routes *r, HttpReq *req, HttpResp *resp)
     Err err;
     err_init(&err);
     int64_t top, skip;
-    if (param_int(req, "$top", DEVICES_TOP, &top, &err) ||
-        param_int(req, "$skip", 0, &skip, &err))
+    if (routes_param_int(req, "$top", DEVICES_TOP, &top, &err) ||
+        routes_param_int(req, "$skip", 0, &skip, &err))
         return reply(resp, &err);
     if (top > r->top_max)
         top = r->top_max;

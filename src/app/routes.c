@@ -130,8 +130,7 @@ static int health(Routes *r, HttpReq *req, HttpResp *resp)
 
 /* ====================================================== /api/dead-letters */
 
-/* Reads a non-negative integer query parameter; ERR_BAD_REQUEST if malformed. */
-static int param_int(const HttpReq *req, const char *key, int64_t def, int64_t *out, Err *err)
+int routes_param_int(const HttpReq *req, const char *key, int64_t def, int64_t *out, Err *err)
 {
     *out = def;
     for (size_t i = 0; i < req->nparams; i++) {
@@ -154,8 +153,8 @@ static int dead_letters(Routes *r, HttpReq *req, HttpResp *resp)
     Err err;
     err_init(&err);
     int64_t top, skip;
-    if (param_int(req, "$top", DEAD_LETTERS_TOP, &top, &err) ||
-        param_int(req, "$skip", 0, &skip, &err)) {
+    if (routes_param_int(req, "$top", DEAD_LETTERS_TOP, &top, &err) ||
+        routes_param_int(req, "$skip", 0, &skip, &err)) {
         http_reply_error(resp, &err);
         return HTTP_DONE;
     }

@@ -47,4 +47,7 @@ bool routes_utf8_valid(const unsigned char *s, size_t n);
 /* Appends s[0..n) to b in base64 (RFC 4648, with padding). */
 void routes_base64(Buf *b, const unsigned char *s, size_t n);
 
+/* Reads a non-negative integer query parameter (def when absent); ERR_BAD_REQUEST if malformed. */
+int routes_param_int(const HttpReq *req, const char *key, int64_t def, int64_t *out, Err *err);
+
 #endif

@@ -119,17 +119,5 @@ int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
 
 int store_dead_letters_count(StoreConn *c, int64_t *out, Err *err)
 {
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT count(*) FROM dead_letters", &st, err);
-    if (rc)
-        return rc;
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        rc = store_sqlite_err(c, err);
-        sqlite3_reset(st);
-        return rc;
-    }
-    *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return 0;
+    return store_query_count(c, "SELECT count(*) FROM dead_letters", out, err);
 }

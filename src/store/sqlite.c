@@ -389,6 +389,22 @@ static int query_int(StoreConn *c, const char *sql, int64_t a, int64_t b, int na
     return 0;
 }
 
+int store_query_count(StoreConn *c, const char *sql, int64_t *out, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, sql, &st, err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = store_sqlite_err(c, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
 int store_exists(StoreConn *c, const EntityDef *def, int64_t id, bool *out, Err *err)
 {
     char sql[160];

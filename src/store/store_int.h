@@ -68,6 +68,9 @@ int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err);
 /* Runs a cached statement without parameters (BEGIN, COMMIT, SAVEPOINT ...). */
 int store_step_cached(StoreConn *c, const char *sql, Err *err);
 
+/* Runs a parameterless query that returns one integer (a count). */
+int store_query_count(StoreConn *c, const char *sql, int64_t *out, Err *err);
+
 /* Executes SQL without results (no parameters). */
 int store_exec(StoreConn *c, const char *sql, Err *err);
 
