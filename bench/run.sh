@@ -155,6 +155,7 @@ need curl curl
 need gcc gcc
 need pkg-config pkg-config
 [ "$SKIP_HTTP$SKIP_MAP$SKIP_COUNT" = 111 ] || need sqlite3 sqlite3
+need bc bc # bench/ingest.sh computes its rates with bc
 pkg-config --exists libmicrohttpd sqlite3 || die "libmicrohttpd/sqlite3 development files missing (make deps)"
 if [ "$SKIP_HTTP$SKIP_MAP$SKIP_COUNT" != 111 ] && [ ! -x "$BIN" ]; then
     die "$BIN not found: run 'make' first, or BENCH_SKIP_SERVER=1 for the ceilings alone"
