@@ -37,83 +37,96 @@ int store_dead_letter_add(StoreConn *c, void *data, Err *err)
     return 0;
 }
 
-/* Copies a text column into the arena; NULL for SQL NULL.  Sets *ok = false over the cap. */
-static const char *col_text(sqlite3_stmt *st, int col, Arena *a, bool *ok)
+/* One dead letter from columns id, time, source, topic, payload, reason, replayed_at. */
+static bool dead_letter_row(sqlite3_stmt *st, Arena *a, void *out)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return NULL;
-    const unsigned char *t = sqlite3_column_text(st, col);
-    int n = sqlite3_column_bytes(st, col);
-    char *s = arena_strndup(a, t ? (const char *)t : "", (size_t)n);
-    if (!s)
-        *ok = false;
-    return s;
+    StoreDeadLetter *d = out;
+    bool ok = true;
+    memset(d, 0, sizeof *d);
+    d->id = sqlite3_column_int64(st, 0);
+    d->time = sqlite3_column_int64(st, 1);
+    d->source = store_col_text(st, 2, a, &ok);
+    d->topic = store_col_text(st, 3, a, &ok);
+    const void *p = sqlite3_column_blob(st, 4);
+    int len = sqlite3_column_bytes(st, 4);
+    char *copy = arena_alloc(a, (size_t)len + 1);
+    if (!copy)
+        return false;
+    if (len)
+        memcpy(copy, p, (size_t)len);
+    copy[len] = '\0';
+    d->payload = copy;
+    d->len = (size_t)len;
+    d->reason = store_col_text(st, 5, a, &ok);
+    d->replayed_at = sqlite3_column_int64(st, 6);
+    return ok;
 }
+
+#define DEAD_LETTER_COLS "id, time, source, topic, payload, reason, replayed_at"
 
 int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
                             StoreDeadLetter **out, size_t *n, bool *more, Err *err)
 {
     sqlite3_stmt *st;
     int rc = store_stmt(c,
-                        "SELECT id, time, source, topic, payload, reason, replayed_at"
+                        "SELECT " DEAD_LETTER_COLS
                         " FROM dead_letters ORDER BY id DESC LIMIT ?1 OFFSET ?2",
                         &st, err);
     if (rc)
         return rc;
-    /* One row beyond the page tells whether there are more. */
     sqlite3_bind_int64(st, 1, top + 1);
     sqlite3_bind_int64(st, 2, skip);
-    size_t cap = top < 64 ? (size_t)top + 1 : 64, cnt = 0;
-    StoreDeadLetter *v = arena_zalloc(a, cap * sizeof *v);
-    bool ok = v != NULL, extra = false;
-    int step = SQLITE_DONE;
-    while (ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((int64_t)cnt == top) {
-            extra = true;
-            break;
-        }
-        if (cnt == cap) {
-            StoreDeadLetter *w = arena_alloc(a, 2 * cap * sizeof *w);
-            if (!w) {
-                ok = false;
-                break;
-            }
-            memcpy(w, v, cnt * sizeof *w);
-            v = w;
-            cap *= 2;
-        }
-        StoreDeadLetter *d = &v[cnt++];
-        memset(d, 0, sizeof *d);
-        d->id = sqlite3_column_int64(st, 0);
-        d->time = sqlite3_column_int64(st, 1);
-        d->source = col_text(st, 2, a, &ok);
-        d->topic = col_text(st, 3, a, &ok);
-        const void *p = sqlite3_column_blob(st, 4);
-        int len = sqlite3_column_bytes(st, 4);
-        char *copy = arena_alloc(a, (size_t)len + 1);
-        if (!copy) {
-            ok = false;
-            break;
-        }
-        if (len)
-            memcpy(copy, p, (size_t)len);
-        copy[len] = '\0';
-        d->payload = copy;
-        d->len = (size_t)len;
-        d->reason = col_text(st, 5, a, &ok);
-        d->replayed_at = sqlite3_column_int64(st, 6);
-    }
-    if (ok && !extra && step != SQLITE_DONE) {
-        rc = store_sqlite_err(c, err);
-        sqlite3_reset(st);
+    void *rows;
+    if ((rc = store_read_page(c, st, a, top, sizeof **out, dead_letter_row, &rows, n, more,
+                              "dead-letter", err)))
         return rc;
+    *out = rows;
+    return 0;
+}
+
+int store_dead_letter_get(StoreConn *c, Arena *a, int64_t id, StoreDeadLetter *out, Err *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT " DEAD_LETTER_COLS " FROM dead_letters WHERE id = ?1", &st,
+                        err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            return store_sqlite_err(c, err);
+        return err_set(err, ERR_NOT_FOUND, "id", "no dead letter with id %lld", (long long)id);
     }
+    StoreDeadLetter d;
+    bool ok = dead_letter_row(st, a, &d);
     sqlite3_reset(st);
     if (!ok)
-        return err_set(err, ERR_TOO_LARGE, NULL, "dead-letter page too large for one response");
-    *out = v;
-    *n = cnt;
-    *more = extra;
+        return err_set(err, ERR_TOO_LARGE, NULL, "dead letter too large");
+    *out = d;
+    return 0;
+}
+
+int store_dead_letter_mark_replayed(StoreConn *c, void *data, Err *err)
+{
+    StoreDeadLetter *dl = data;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c,
+                        "UPDATE dead_letters SET replayed_at = ?2"
+                        " WHERE id = ?1 AND replayed_at IS NULL",
+                        &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, dl->id);
+    sqlite3_bind_int64(st, 2, dl->replayed_at);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(err, ERR_CONFLICT, "id", "dead letter %lld was replayed already",
+                       (long long)dl->id);
     return 0;
 }
 

@@ -13,90 +13,6 @@
 
 #include "store/store_int.h"
 
-/* Copies a text column into the arena; NULL for SQL NULL.  Sets *ok = false over the cap. */
-static const char *text_col(sqlite3_stmt *st, int col, Arena *a, bool *ok)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return NULL;
-    const unsigned char *t = sqlite3_column_text(st, col);
-    char *s = arena_strndup(a, t ? (const char *)t : "", (size_t)sqlite3_column_bytes(st, col));
-    if (!s)
-        *ok = false;
-    return s;
-}
-
-/* ========================================================== dead letters */
-
-int store_dead_letter_get(StoreConn *c, Arena *a, int64_t id, StoreDeadLetter *out, Err *err)
-{
-    sqlite3_stmt *st;
-    int rc = store_stmt(c,
-                        "SELECT id, time, source, topic, payload, reason, replayed_at"
-                        " FROM dead_letters WHERE id = ?1",
-                        &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return err_set(err, ERR_NOT_FOUND, "id", "no dead letter with id %lld", (long long)id);
-    }
-    if (step != SQLITE_ROW) {
-        rc = store_sqlite_err(c, err);
-        sqlite3_reset(st);
-        return rc;
-    }
-    StoreDeadLetter d;
-    memset(&d, 0, sizeof d);
-    bool ok = true;
-    d.id = sqlite3_column_int64(st, 0);
-    d.time = sqlite3_column_int64(st, 1);
-    d.source = text_col(st, 2, a, &ok);
-    d.topic = text_col(st, 3, a, &ok);
-    int len = sqlite3_column_bytes(st, 4);
-    const void *p = sqlite3_column_blob(st, 4);
-    char *copy = arena_alloc(a, (size_t)len + 1);
-    if (copy) {
-        if (len)
-            memcpy(copy, p, (size_t)len);
-        copy[len] = '\0';
-    } else {
-        ok = false;
-    }
-    d.payload = copy;
-    d.len = (size_t)len;
-    d.reason = text_col(st, 5, a, &ok);
-    d.replayed_at = sqlite3_column_int64(st, 6);
-    sqlite3_reset(st);
-    if (!ok)
-        return err_set(err, ERR_TOO_LARGE, NULL, "dead letter too large");
-    *out = d;
-    return 0;
-}
-
-int store_dead_letter_mark_replayed(StoreConn *c, void *data, Err *err)
-{
-    StoreDeadLetter *dl = data;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c,
-                        "UPDATE dead_letters SET replayed_at = ?2"
-                        " WHERE id = ?1 AND replayed_at IS NULL",
-                        &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, dl->id);
-    sqlite3_bind_int64(st, 2, dl->replayed_at);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_sqlite_err(c, err);
-    if (sqlite3_changes(c->db) == 0)
-        return err_set(err, ERR_CONFLICT, "id", "dead letter %lld was replayed already",
-                       (long long)dl->id);
-    return 0;
-}
-
 /* ================================================================ devices */
 
 int store_device_put(StoreConn *c, void *data, Err *err)
@@ -169,12 +85,12 @@ static bool device_row(sqlite3_stmt *st, Arena *a, StoreDevice *d)
     memset(d, 0, sizeof *d);
     const unsigned char *eui = sqlite3_column_text(st, 0);
     snprintf(d->dev_eui, sizeof d->dev_eui, "%s", eui ? (const char *)eui : "");
-    d->name = text_col(st, 1, a, &ok);
+    d->name = store_col_text(st, 1, a, &ok);
     d->thing_id = sqlite3_column_int64(st, 2);
-    d->decoder = text_col(st, 3, a, &ok);
-    d->decoder_spec = text_col(st, 4, a, &ok);
+    d->decoder = store_col_text(st, 3, a, &ok);
+    d->decoder_spec = store_col_text(st, 4, a, &ok);
     d->use_ns_decoded = sqlite3_column_int(st, 5) != 0;
-    d->mapping = text_col(st, 6, a, &ok);
+    d->mapping = store_col_text(st, 6, a, &ok);
     d->created = sqlite3_column_int64(st, 7);
     d->updated = sqlite3_column_int64(st, 8);
     return ok;
@@ -206,6 +122,11 @@ int store_device_get(StoreConn *c, Arena *a, const char *dev_eui, StoreDevice *o
     return 0;
 }
 
+static bool device_row_any(sqlite3_stmt *st, Arena *a, void *out)
+{
+    return device_row(st, a, out);
+}
+
 int store_devices_read(StoreConn *c, Arena *a, int64_t top, int64_t skip, StoreDevice **out,
                        size_t *n, bool *more, Err *err)
 {
@@ -217,38 +138,11 @@ int store_devices_read(StoreConn *c, Arena *a, int64_t top, int64_t skip, StoreD
         return rc;
     sqlite3_bind_int64(st, 1, top + 1);
     sqlite3_bind_int64(st, 2, skip);
-    size_t cap = top < 64 ? (size_t)top + 1 : 64, cnt = 0;
-    StoreDevice *v = arena_zalloc(a, cap * sizeof *v);
-    bool ok = v != NULL, extra = false;
-    int step = SQLITE_DONE;
-    while (ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((int64_t)cnt == top) {
-            extra = true;
-            break;
-        }
-        if (cnt == cap) {
-            StoreDevice *w = arena_alloc(a, 2 * cap * sizeof *w);
-            if (!w) {
-                ok = false;
-                break;
-            }
-            memcpy(w, v, cnt * sizeof *w);
-            v = w;
-            cap *= 2;
-        }
-        ok = device_row(st, a, &v[cnt++]);
-    }
-    if (ok && !extra && step != SQLITE_DONE) {
-        rc = store_sqlite_err(c, err);
-        sqlite3_reset(st);
+    void *rows;
+    if ((rc = store_read_page(c, st, a, top, sizeof **out, device_row_any, &rows, n, more,
+                              "device", err)))
         return rc;
-    }
-    sqlite3_reset(st);
-    if (!ok)
-        return err_set(err, ERR_TOO_LARGE, NULL, "device page too large for one response");
-    *out = v;
-    *n = cnt;
-    *more = extra;
+    *out = rows;
     return 0;
 }
 
@@ -279,7 +173,7 @@ int store_datastream_unit(StoreConn *c, Arena *a, int64_t id, const char **uom,
         return rc;
     }
     bool ok = true;
-    const char *u = text_col(st, 0, a, &ok), *t = text_col(st, 1, a, &ok);
+    const char *u = store_col_text(st, 0, a, &ok), *t = store_col_text(st, 1, a, &ok);
     sqlite3_reset(st);
     if (!ok)
         return err_set(err, ERR_TOO_LARGE, NULL, "request too large");

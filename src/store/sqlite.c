@@ -389,6 +389,56 @@ static int query_int(StoreConn *c, const char *sql, int64_t a, int64_t b, int na
     return 0;
 }
 
+const char *store_col_text(sqlite3_stmt *st, int col, Arena *a, bool *ok)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    char *s = arena_strndup(a, t ? (const char *)t : "", (size_t)n);
+    if (!s)
+        *ok = false;
+    return s;
+}
+
+int store_read_page(StoreConn *c, sqlite3_stmt *st, Arena *a, int64_t top, size_t size,
+                    StoreRowFn row, void **out, size_t *n, bool *more, const char *what,
+                    Err *err)
+{
+    size_t cap = top < 64 ? (size_t)top + 1 : 64, cnt = 0;
+    char *v = arena_zalloc(a, cap * size);
+    bool ok = v != NULL, extra = false;
+    int step = SQLITE_DONE;
+    while (ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((int64_t)cnt == top) {
+            extra = true; /* one row beyond the page: there are more */
+            break;
+        }
+        if (cnt == cap) {
+            char *w = arena_alloc(a, 2 * cap * size);
+            if (!w) {
+                ok = false;
+                break;
+            }
+            memcpy(w, v, cnt * size);
+            v = w;
+            cap *= 2;
+        }
+        ok = row(st, a, v + cnt * size);
+        cnt++;
+    }
+    int rc = ok && !extra && step != SQLITE_DONE ? store_sqlite_err(c, err) : 0;
+    sqlite3_reset(st);
+    if (rc)
+        return rc;
+    if (!ok)
+        return err_set(err, ERR_TOO_LARGE, NULL, "%s page too large for one response", what);
+    *out = v;
+    *n = cnt;
+    *more = extra;
+    return 0;
+}
+
 int store_query_count(StoreConn *c, const char *sql, int64_t *out, Err *err)
 {
     sqlite3_stmt *st;

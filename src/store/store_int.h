@@ -68,6 +68,21 @@ int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err);
 /* Runs a cached statement without parameters (BEGIN, COMMIT, SAVEPOINT ...). */
 int store_step_cached(StoreConn *c, const char *sql, Err *err);
 
+/* Copies a text column into the arena; NULL for SQL NULL; *ok = false over the arena's cap. */
+const char *store_col_text(sqlite3_stmt *st, int col, Arena *a, bool *ok);
+
+/* Fills the row at out from the current result row of st; false over the arena's cap. */
+typedef bool (*StoreRowFn)(sqlite3_stmt *st, Arena *a, void *out);
+
+/*
+ * Steps st (bound with LIMIT top + 1) into an arena array of rows of size
+ * bytes filled by row; *more says whether a row beyond the page exists.
+ * Resets st.  what names the rows in the ERR_TOO_LARGE message.
+ */
+int store_read_page(StoreConn *c, sqlite3_stmt *st, Arena *a, int64_t top, size_t size,
+                    StoreRowFn row, void **out, size_t *n, bool *more, const char *what,
+                    Err *err);
+
 /* Runs a parameterless query that returns one integer (a count). */
 int store_query_count(StoreConn *c, const char *sql, int64_t *out, Err *err);
 
