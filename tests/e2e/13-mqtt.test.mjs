@@ -13,92 +13,25 @@
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, startServer, freePort, tmpDir, sleep, waitFor, OT } from './lib/harness.mjs';
+import { Broker, findBin } from './lib/broker.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PLUGIN = process.env.KLAMMER_MOSQUITTO_PLUGIN
     ? path.resolve(process.env.KLAMMER_MOSQUITTO_PLUGIN)
     : path.resolve(here, '../../build/klammer_mosquitto.so');
 
-function findMosquitto() {
-    const dirs = [...(process.env.PATH || '').split(':'), '/usr/sbin', '/usr/local/sbin'];
-    for (const d of dirs) {
-        const p = path.join(d, 'mosquitto');
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            if (fs.statSync(p).isFile()) return p;
-        } catch { /* not here */ }
-    }
-    return null;
-}
-
 // ---------------------------------------------------------------- broker
-
-class Broker {
-    constructor(port, dir) {
-        this.port = port;
-        this.dir = dir;
-        this.log = '';
-        this.conf = path.join(dir, 'mosquitto.conf');
-        // Persistence: a broker restart must keep klammer's session and the
-        // messages queued for it, or acknowledged messages die with the broker.
-        fs.writeFileSync(this.conf, [
-            `listener ${port} 127.0.0.1`,
-            'allow_anonymous true',
-            'persistence true',
-            // As root, mosquitto would drop to user mosquitto, which cannot
-            // write the persistence file into our temporary directory.
-            'user root',
-            `persistence_location ${dir}/`,
-            'max_queued_messages 100000',
-            `plugin ${PLUGIN}`,
-            'plugin_opt_acl allow',
-            'log_type all',
-            '',
-        ].join('\n'));
-    }
-
-    async start() {
-        const bin = findMosquitto();
-        this.log = '';
-        this.proc = spawn(bin, ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-        this.proc.stdout.on('data', (d) => { this.log += d; });
-        this.proc.stderr.on('data', (d) => { this.log += d; });
-        this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
-        let dead = false;
-        this.exited.then(() => { dead = true; });
-        await waitFor(async () => {
-            if (dead) throw new Error(`mosquitto exited at start:\n${this.log}`);
-            return canConnect(this.port);
-        }, { timeoutMs: 10000, what: 'mosquitto to listen' });
-        await waitFor(() => this.log.includes('klammer: watching'), { timeoutMs: 3000, what: 'the klammer plugin to load' });
-    }
-
-    async stop() {
-        if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-        this.proc.kill('SIGTERM');
-        await this.exited;
-    }
-}
 
 process.on('exit', () => {
     if (broker && broker.proc && broker.proc.exitCode === null) {
         try { broker.proc.kill('SIGKILL'); } catch { /* gone */ }
     }
 });
-
-function canConnect(port) {
-    return new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('connect', () => { s.destroy(); resolve(true); });
-        s.on('error', () => resolve(false));
-    });
-}
 
 // ------------------------------------------------- a small MQTT 3.1.1 client
 
@@ -298,13 +231,13 @@ async function streamCount(id) {
 }
 
 before(async () => {
-    if (!findMosquitto()) {
+    if (!findBin('mosquitto')) {
         throw new Error('the mosquitto broker is not installed (Debian package mosquitto; make test installs it)');
     }
     if (!fs.existsSync(PLUGIN)) {
         throw new Error(`the klammer Mosquitto plugin is not built at ${PLUGIN} (make build/klammer_mosquitto.so)`);
     }
-    broker = new Broker(await freePort(), tmpDir('klammer-mosq-'));
+    broker = new Broker(await freePort(), tmpDir('klammer-mosq-'), { plugin: PLUGIN });
     await broker.start();
     s = await startServer({ args: ['--mqtt', `mqtt://127.0.0.1:${broker.port}`, '--mqtt-client-id', `klammer-e2e-${process.pid}`] });
     await waitFor(async () => (await health()).mqtt.state === 'connected', { timeoutMs: 10000, what: 'klammer to connect to mosquitto' });

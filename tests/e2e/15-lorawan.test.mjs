@@ -13,76 +13,13 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test, startServer, freePort, tmpDir, sleep, waitFor, assertError, ASAN } from './lib/harness.mjs';
+import { Broker, findBin } from './lib/broker.mjs';
 
 const TOKEN = 'hagen-webhook-secret';
 const OT_MEAS = 'http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement';
 const OT_TRUTH = 'http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_TruthObservation';
-
-function findBin(name) {
-    const dirs = [...(process.env.PATH || '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
-    for (const d of dirs) {
-        const p = path.join(d, name);
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            if (fs.statSync(p).isFile()) return p;
-        } catch { /* not here */ }
-    }
-    return null;
-}
-
-function canConnect(port) {
-    return new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('connect', () => { s.destroy(); resolve(true); });
-        s.on('error', () => resolve(false));
-    });
-}
-
-class Broker {
-    constructor(port, dir) {
-        this.port = port;
-        this.dir = dir;
-        this.log = '';
-        this.conf = path.join(dir, 'mosquitto.conf');
-        // Persistence: a restart must keep klammer's sessions and what is
-        // queued for them.
-        fs.writeFileSync(this.conf, [
-            `listener ${port} 127.0.0.1`,
-            'allow_anonymous true',
-            'persistence true',
-            'user root',
-            `persistence_location ${dir}/`,
-            'max_queued_messages 100000',
-            'log_type error',
-            'log_type warning',
-            '',
-        ].join('\n'));
-    }
-
-    async start() {
-        this.log = '';
-        this.proc = spawn(findBin('mosquitto'), ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-        this.proc.stdout.on('data', (d) => { this.log += d; });
-        this.proc.stderr.on('data', (d) => { this.log += d; });
-        this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
-        let dead = false;
-        this.exited.then(() => { dead = true; });
-        await waitFor(async () => {
-            if (dead) throw new Error(`mosquitto exited at start:\n${this.log}`);
-            return canConnect(this.port);
-        }, { timeoutMs: 10000, what: 'mosquitto to listen' });
-    }
-
-    async stop() {
-        if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-        this.proc.kill('SIGTERM');
-        await this.exited;
-    }
-}
 
 let broker;
 let s;
