@@ -2,7 +2,7 @@
  * deadletter.c - the dead-letter store (see store.h): messages that could not
  * be stored, kept with their raw payload and the reason, newest first.
  *
- * The table comes from migration 3 in schema_sqlite.c.  Inserts run on the
+ * The table comes from migration 3 in schema_sqlite.c (schema_pg.c).  Inserts run on the
  * writer thread like every other write (store_run), so a dead letter is as
  * durable as an observation once store_run returns.
  *
@@ -15,50 +15,50 @@
 int store_dead_letter_add(StoreConn *c, void *data, Err *err)
 {
     StoreDeadLetter *dl = data;
-    sqlite3_stmt *st;
+    StoreStmt *st;
     int rc = store_stmt(c,
                         "INSERT INTO dead_letters(time, source, topic, payload, reason)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5)",
+                        " VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id",
                         &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, dl->time);
-    sqlite3_bind_text(st, 2, dl->source, -1, SQLITE_STATIC);
+    stmt_bind_int(st, 1, dl->time);
+    stmt_bind_str(st, 2, dl->source);
     if (dl->topic)
-        sqlite3_bind_text(st, 3, dl->topic, -1, SQLITE_STATIC);
-    /* A zero-length blob must still be NOT NULL: bind an empty blob, not NULL. */
-    sqlite3_bind_blob64(st, 4, dl->len ? dl->payload : "", dl->len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, dl->reason, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_sqlite_err(c, err);
-    dl->id = sqlite3_last_insert_rowid(c->db);
+        stmt_bind_str(st, 3, dl->topic);
+    stmt_bind_blob(st, 4, dl->payload, dl->len);
+    stmt_bind_str(st, 5, dl->reason);
+    int step = stmt_step(st, err);
+    if (step == STORE_ROW)
+        dl->id = stmt_col_int(st, 0);
+    stmt_reset(st);
+    if (step != STORE_ROW)
+        return step < 0 ? step : err_set(err, ERR_STORAGE, NULL, "dead letter not stored");
     return 0;
 }
 
 /* One dead letter from columns id, time, source, topic, payload, reason, replayed_at. */
-static bool dead_letter_row(sqlite3_stmt *st, Arena *a, void *out)
+static bool dead_letter_row(StoreStmt *st, Arena *a, void *out)
 {
     StoreDeadLetter *d = out;
     bool ok = true;
     memset(d, 0, sizeof *d);
-    d->id = sqlite3_column_int64(st, 0);
-    d->time = sqlite3_column_int64(st, 1);
+    d->id = stmt_col_int(st, 0);
+    d->time = stmt_col_int(st, 1);
     d->source = store_col_text(st, 2, a, &ok);
     d->topic = store_col_text(st, 3, a, &ok);
-    const void *p = sqlite3_column_blob(st, 4);
-    int len = sqlite3_column_bytes(st, 4);
-    char *copy = arena_alloc(a, (size_t)len + 1);
+    size_t len;
+    const void *p = st->c->ops->col_blob(st, 4, &len);
+    char *copy = arena_alloc(a, len + 1);
     if (!copy)
         return false;
     if (len)
-        memcpy(copy, p, (size_t)len);
+        memcpy(copy, p, len);
     copy[len] = '\0';
     d->payload = copy;
     d->len = (size_t)len;
     d->reason = store_col_text(st, 5, a, &ok);
-    d->replayed_at = sqlite3_column_int64(st, 6);
+    d->replayed_at = stmt_col_int(st, 6);
     return ok;
 }
 
@@ -67,15 +67,15 @@ static bool dead_letter_row(sqlite3_stmt *st, Arena *a, void *out)
 int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
                             StoreDeadLetter **out, size_t *n, bool *more, Err *err)
 {
-    sqlite3_stmt *st;
+    StoreStmt *st;
     int rc = store_stmt(c,
                         "SELECT " DEAD_LETTER_COLS
                         " FROM dead_letters ORDER BY id DESC LIMIT ?1 OFFSET ?2",
                         &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, top + 1);
-    sqlite3_bind_int64(st, 2, skip);
+    stmt_bind_int(st, 1, top + 1);
+    stmt_bind_int(st, 2, skip);
     void *rows;
     if ((rc = store_read_page(c, st, a, top, sizeof **out, dead_letter_row, &rows, n, more,
                               "dead-letter", err)))
@@ -86,22 +86,22 @@ int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
 
 int store_dead_letter_get(StoreConn *c, Arena *a, int64_t id, StoreDeadLetter *out, Err *err)
 {
-    sqlite3_stmt *st;
+    StoreStmt *st;
     int rc = store_stmt(c, "SELECT " DEAD_LETTER_COLS " FROM dead_letters WHERE id = ?1", &st,
                         err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE)
-            return store_sqlite_err(c, err);
+    stmt_bind_int(st, 1, id);
+    int step = stmt_step(st, err);
+    if (step != STORE_ROW) {
+        stmt_reset(st);
+        if (step != STORE_DONE)
+            return step;
         return err_set(err, ERR_NOT_FOUND, "id", "no dead letter with id %lld", (long long)id);
     }
     StoreDeadLetter d;
     bool ok = dead_letter_row(st, a, &d);
-    sqlite3_reset(st);
+    stmt_reset(st);
     if (!ok)
         return err_set(err, ERR_TOO_LARGE, NULL, "dead letter too large");
     *out = d;
@@ -111,20 +111,20 @@ int store_dead_letter_get(StoreConn *c, Arena *a, int64_t id, StoreDeadLetter *o
 int store_dead_letter_mark_replayed(StoreConn *c, void *data, Err *err)
 {
     StoreDeadLetter *dl = data;
-    sqlite3_stmt *st;
+    StoreStmt *st;
     int rc = store_stmt(c,
                         "UPDATE dead_letters SET replayed_at = ?2"
                         " WHERE id = ?1 AND replayed_at IS NULL",
                         &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, dl->id);
-    sqlite3_bind_int64(st, 2, dl->replayed_at);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_sqlite_err(c, err);
-    if (sqlite3_changes(c->db) == 0)
+    stmt_bind_int(st, 1, dl->id);
+    stmt_bind_int(st, 2, dl->replayed_at);
+    int step = stmt_step(st, err);
+    stmt_reset(st);
+    if (step != STORE_DONE)
+        return step;
+    if (stmt_changes(st) == 0)
         return err_set(err, ERR_CONFLICT, "id", "dead letter %lld was replayed already",
                        (long long)dl->id);
     return 0;

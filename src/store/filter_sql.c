@@ -31,7 +31,8 @@ typedef struct Fc {
     char exists_alias[16];
     const char *root;       /* alias of the filtered entity */
     const EntityDef *def;   /* type of the filtered entity */
-    bool spatial;           /* SpatiaLite functions are available */
+    bool spatial;           /* geometry functions are available */
+    const StoreDialect *dialect;
     int want;               /* QueryType the context compares with, -1 = any */
     Err *err;
 } Fc;
@@ -42,7 +43,17 @@ static int compare_typed(Fc *f, const QueryNode *n, const char *const *ops, cons
 
 /* ------------------------------------------------------------- binds */
 
+static int bind_cast(Fc *f, StoreValue v, const char *cast);
+
 static int bind(Fc *f, StoreValue v)
+{
+    const StoreDialect *d = f->dialect;
+    return bind_cast(f, v, v.type == SV_INT ? d->cast_int : v.type == SV_REAL ? d->cast_real
+                                                                             : d->cast_text);
+}
+
+/* Appends the next parameter followed by cast ("" or "::type") and records v. */
+static int bind_cast(Fc *f, StoreValue v, const char *cast)
 {
     StoreBinds *b = f->b;
     if (b->n == b->cap) {
@@ -56,7 +67,8 @@ static int bind(Fc *f, StoreValue v)
         b->cap = cap;
     }
     b->v[b->n] = v;
-    buf_printf(f->sql, "?%d", FIRST_PARAM + (int)b->n);
+    /* PostgreSQL needs the type of a parameter it cannot infer (?10 > ?11). */
+    buf_printf(f->sql, "?%d%s", FIRST_PARAM + (int)b->n, cast);
     b->n++;
     return 0;
 }
@@ -71,18 +83,17 @@ static int bind_text(Fc *f, const char *s, size_t n)
     return bind(f, (StoreValue){.type = SV_TEXT, .s = s, .n = n});
 }
 
-void store_binds_apply(sqlite3_stmt *st, const StoreBinds *b)
+/* true/false: a boolean where the dialect has them, else 1/0. */
+static int bind_bool(Fc *f, int64_t i)
 {
-    for (size_t i = 0; b && i < b->n; i++) {
-        const StoreValue *v = &b->v[i];
-        int k = FIRST_PARAM + (int)i;
-        switch (v->type) {
-        case SV_NULL: sqlite3_bind_null(st, k); break;
-        case SV_INT: sqlite3_bind_int64(st, k, v->i); break;
-        case SV_REAL: sqlite3_bind_double(st, k, v->d); break;
-        case SV_TEXT: sqlite3_bind_text(st, k, v->s, (int)v->n, SQLITE_STATIC); break;
-        }
-    }
+    return bind_cast(f, (StoreValue){.type = SV_INT, .i = i != 0},
+                     f->dialect->strict ? "::boolean" : "");
+}
+
+void store_binds_apply(StoreStmt *st, const StoreBinds *b)
+{
+    for (size_t i = 0; b && i < b->n; i++)
+        stmt_bind_value(st, FIRST_PARAM + (int)i, &b->v[i]);
 }
 
 /* -------------------------------------------------------------- paths */
@@ -172,7 +183,13 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
                 return 0;
             }
             int t = f->want == QT_NUMBER ? 1 : f->want == QT_STRING ? 2 : f->want == QT_BOOL ? 3 : 0;
-            if (t)
+            if (t && f->dialect->strict) {
+                /* Stored as text: the number or boolean it holds. */
+                static const char *const pre[] = {"", "CAST(", "", ""};
+                static const char *const post[] = {"", " AS DOUBLE PRECISION)", "", " = '1'"};
+                buf_printf(f->sql, "(CASE WHEN %s.%s = %d THEN %s%s.%s%s END)", alias, rt, t,
+                           pre[t], alias, col, post[t]);
+            } else if (t)
                 buf_printf(f->sql, "(CASE WHEN %s.%s = %d THEN %s.%s END)", alias, rt, t, alias,
                            col);
             else
@@ -181,6 +198,11 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
         }
     }
     if (p->njson == 0) {
+        if (p->prop->type == PT_GEO && f->dialect->strict) {
+            /* klammer_geom (schema_pg.c): NULL for what is no GeoJSON geometry. */
+            buf_printf(f->sql, "klammer_geom(%s.%s)", alias, col);
+            return 0;
+        }
         if (p->prop->type == PT_GEO) {
             /* GeoJSON text to a SpatiaLite geometry; a Feature brings its geometry. */
             buf_printf(f->sql,
@@ -193,11 +215,14 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
         buf_printf(f->sql, "%s.%s", alias, col);
         return 0;
     }
+    /* The path: '$."a"."b"' for SQLite's json_extract, the text array
+     * '{"a","b"}' for the klammer_json_* functions of schema_pg.c. */
+    bool strict = f->dialect->strict;
     Buf jp;
     buf_init(&jp);
-    buf_putc(&jp, '$');
+    buf_putc(&jp, strict ? '{' : '$');
     for (int i = 0; i < p->njson; i++) {
-        buf_puts(&jp, ".\"");
+        buf_puts(&jp, strict ? (i ? ",\"" : "\"") : ".\"");
         for (const char *k = p->json[i]; *k; k++) {
             if (*k == '"' || *k == '\\')
                 buf_putc(&jp, '\\');
@@ -205,17 +230,28 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
         }
         buf_putc(&jp, '"');
     }
+    if (strict)
+        buf_putc(&jp, '}');
     const char *path = arena_strndup(f->a, jp.data, jp.len);
     size_t n = jp.len;
     buf_fini(&jp);
     if (!path)
         return err_set(f->err, ERR_TOO_LARGE, "$filter", "expression too large");
+    /* SQLite's json_extract answers the member's own type; PostgreSQL
+     * needs one type per expression: the one the context compares with. */
+    const char *fn = "json_extract";
+    if (strict)
+        fn = f->want == QT_NUMBER ? "klammer_json_number"
+             : f->want == QT_BOOL ? "klammer_json_bool"
+             : f->want == QT_STRING || f->want == WANT_TEXT ? "klammer_json_string"
+                                                            : "klammer_json_text";
     if (p->prop->type == PT_RESULT)
-        buf_printf(f->sql, "json_extract(CASE WHEN %s.%s = 4 THEN %s.%s END, ", alias,
+        buf_printf(f->sql, "%s(CASE WHEN %s.%s = 4 THEN %s.%s END, ", fn, alias,
                    def->cols[p->prop->slot2], alias, col);
     else
-        buf_printf(f->sql, "json_extract(%s.%s, ", alias, col);
-    int rc = bind_text(f, path, n);
+        buf_printf(f->sql, "%s(%s.%s, ", fn, alias, col);
+    int rc = bind_cast(f, (StoreValue){.type = SV_TEXT, .s = path, .n = n},
+                       strict ? "::text[]" : "");
     buf_putc(f->sql, ')');
     return rc;
 }
@@ -419,21 +455,33 @@ static int compare_typed(Fc *f, const QueryNode *n, const char *const *ops, cons
     return 0;
 }
 
-static int time_part(Fc *f, const char *fmt, const QueryNode *arg)
+/* A field of a time in UTC: fmt for strftime (SQLite), field for extract. */
+static int time_part(Fc *f, const char *fmt, const char *field, const QueryNode *arg)
 {
+    int rc;
+    if (f->dialect->strict) {
+        buf_printf(f->sql, "CAST(floor(extract(%s FROM TIMESTAMP '1970-01-01' + (", field);
+        rc = compile(f, arg);
+        buf_puts(f->sql, ") * INTERVAL '1 microsecond')) AS BIGINT)");
+        return rc;
+    }
     buf_printf(f->sql, "CAST(strftime('%s', (", fmt);
-    int rc = compile(f, arg);
+    rc = compile(f, arg);
     buf_puts(f->sql, ") / 1000000.0, 'unixepoch') AS INTEGER)");
     return rc;
 }
 
 static int geo2(Fc *f, const char *fn, const QueryNode *n)
 {
+    if (!f->spatial && f->dialect->strict)
+        return err_set(f->err, ERR_NOT_IMPLEMENTED, "$filter",
+                       "geospatial functions need PostGIS, which is not installed in this "
+                       "database; column %ld", n->pos);
     if (!f->spatial)
         return err_set(f->err, ERR_NOT_IMPLEMENTED, "$filter",
                        "geospatial functions need SpatiaLite, which is not installed on this "
                        "server (Debian package libsqlite3-mod-spatialite); column %ld", n->pos);
-    if (n->type != QT_BOOL)
+    if (n->type != QT_BOOL || f->dialect->strict) /* PostGIS: NULL for no geometry */
         return call(f, fn, (const QueryNode *const *)n->args, n->nargs);
     /* SpatiaLite predicates answer -1 for a missing or invalid geometry (a
      * Location that is not GeoJSON): that is unknown (NULL), not false, so
@@ -464,7 +512,7 @@ static int function_body(Fc *f, const QueryNode *n)
     int rc = 0;
     switch ((QueryFunc)n->op) {
     case QF_SUBSTRINGOF: /* substringof(needle, haystack) */
-        buf_puts(f->sql, "(instr(");
+        buf_puts(f->sql, f->dialect->strict ? "(strpos(" : "(instr(");
         if ((rc = compile(f, x[1])))
             return rc;
         buf_putc(f->sql, ',');
@@ -477,10 +525,12 @@ static int function_body(Fc *f, const QueryNode *n)
         buf_puts(f->sql, "(length(");
         if ((rc = compile(f, x[1])))
             return rc;
-        buf_puts(f->sql, ") = 0 OR substr(");
+        /* Only SQLite's substr counts from the end; PostgreSQL has right(). */
+        bool right = ends && f->dialect->strict;
+        buf_puts(f->sql, right ? ") = 0 OR right(" : ") = 0 OR substr(");
         if ((rc = compile(f, x[0])))
             return rc;
-        buf_puts(f->sql, ends ? ", -length(" : ", 1, length(");
+        buf_puts(f->sql, right ? ", length(" : ends ? ", -length(" : ", 1, length(");
         if ((rc = compile(f, x[1])))
             return rc;
         buf_puts(f->sql, ")) = ");
@@ -491,25 +541,26 @@ static int function_body(Fc *f, const QueryNode *n)
     case QF_LENGTH: return call(f, "length", x, 1);
     case QF_INDEXOF:
         buf_putc(f->sql, '(');
-        if ((rc = call(f, "instr", x, 2)))
+        if ((rc = call(f, f->dialect->strict ? "strpos" : "instr", x, 2)))
             return rc;
         return emit(f, " - 1)");
     case QF_SUBSTRING:
         buf_puts(f->sql, "substr(");
         if ((rc = compile(f, x[0])))
             return rc;
-        buf_puts(f->sql, ", (");
+        buf_puts(f->sql, ", CAST((");
         if ((rc = compile(f, x[1])))
             return rc;
-        buf_puts(f->sql, ") + 1");
+        buf_puts(f->sql, ") + 1 AS INTEGER)");
         if (n->nargs > 2) {
-            buf_puts(f->sql, ", ");
+            buf_puts(f->sql, ", CAST(");
             if ((rc = compile(f, x[2])))
                 return rc;
+            buf_puts(f->sql, " AS INTEGER)");
         }
         return emit(f, ")");
-    case QF_TOLOWER: return call(f, "klammer_lower", x, 1);
-    case QF_TOUPPER: return call(f, "klammer_upper", x, 1);
+    case QF_TOLOWER: return call(f, f->dialect->lower, x, 1);
+    case QF_TOUPPER: return call(f, f->dialect->upper, x, 1);
     case QF_TRIM: return call(f, "trim", x, 1);
     case QF_CONCAT:
         buf_putc(f->sql, '(');
@@ -519,12 +570,12 @@ static int function_body(Fc *f, const QueryNode *n)
         if ((rc = compile(f, x[1])))
             return rc;
         return emit(f, ")");
-    case QF_YEAR: return time_part(f, "%Y", x[0]);
-    case QF_MONTH: return time_part(f, "%m", x[0]);
-    case QF_DAY: return time_part(f, "%d", x[0]);
-    case QF_HOUR: return time_part(f, "%H", x[0]);
-    case QF_MINUTE: return time_part(f, "%M", x[0]);
-    case QF_SECOND: return time_part(f, "%S", x[0]);
+    case QF_YEAR: return time_part(f, "%Y", "YEAR", x[0]);
+    case QF_MONTH: return time_part(f, "%m", "MONTH", x[0]);
+    case QF_DAY: return time_part(f, "%d", "DAY", x[0]);
+    case QF_HOUR: return time_part(f, "%H", "HOUR", x[0]);
+    case QF_MINUTE: return time_part(f, "%M", "MINUTE", x[0]);
+    case QF_SECOND: return time_part(f, "%S", "SECOND", x[0]);
     case QF_FRACTIONALSECONDS:
         buf_puts(f->sql, "(((");
         if ((rc = compile(f, x[0])))
@@ -541,6 +592,12 @@ static int function_body(Fc *f, const QueryNode *n)
         buf_printf(f->sql, ") %% %lld + %lld) %% %lld))", US_PER_DAY, US_PER_DAY, US_PER_DAY);
         return 0;
     case QF_TIME:
+        if (n->type == QT_STRING && f->dialect->strict) {
+            buf_puts(f->sql, "to_char(TIMESTAMP '1970-01-01' + (");
+            if ((rc = compile(f, x[0])))
+                return rc;
+            return emit(f, ") * INTERVAL '1 microsecond', 'HH24:MI:SS.US')");
+        }
         if (n->type == QT_STRING) {
             /* "hh:mm:ss.ffffff" in UTC, as the parser writes time-of-day literals. */
             buf_puts(f->sql, "(strftime('%H:%M:%S', ((");
@@ -574,7 +631,8 @@ static int function_body(Fc *f, const QueryNode *n)
     }
     case QF_MINDATETIME: return bind_int(f, -62167219200000000LL); /* 0000-01-01 */
     case QF_MAXDATETIME: return bind_int(f, 253402300799999999LL); /* 9999-12-31 */
-    case QF_ROUND: return call(f, "round", x, 1);
+    case QF_ROUND: /* half away from zero, as SQLite does */
+        return call(f, f->dialect->strict ? "klammer_round" : "round", x, 1);
     case QF_FLOOR: return call(f, "floor", x, 1);
     case QF_CEILING: return call(f, "ceil", x, 1);
     case QF_GEO_DISTANCE: return geo2(f, "ST_Distance", n);
@@ -628,7 +686,7 @@ static int compile(Fc *f, const QueryNode *n)
     }
     switch (n->kind) {
     case QN_NULL: return emit(f, "NULL");
-    case QN_BOOL: return bind_int(f, n->i);
+    case QN_BOOL: return bind_bool(f, n->i);
     case QN_INT: return bind_int(f, n->i);
     case QN_REAL: return bind(f, (StoreValue){.type = SV_REAL, .d = n->d});
     case QN_STRING: return bind_text(f, n->s, n->n);
@@ -638,7 +696,7 @@ static int compile(Fc *f, const QueryNode *n)
     case QN_GEO:
         if (!f->spatial)
             return geo2(f, "", n);
-        buf_puts(f->sql, "GeomFromText(");
+        buf_puts(f->sql, f->dialect->strict ? "ST_GeomFromText(" : "GeomFromText(");
         if ((rc = bind_text(f, n->s, n->n)))
             return rc;
         return emit(f, ", 4326)");
@@ -653,7 +711,7 @@ static int compile(Fc *f, const QueryNode *n)
             f->want = saved;
             if (rc)
                 return rc;
-            return emit(f, " = 1)");
+            return emit(f, f->dialect->strict ? ")" : " = 1)");
         }
         return path_value(f, n->path, false);
     case QN_NOT: {
@@ -685,16 +743,22 @@ static int compile(Fc *f, const QueryNode *n)
                          n->b->type == QT_TIME || n->b->type == QT_DURATION;
             f->want = logic || timed ? -1 : QT_NUMBER;
             /* div is a real division and mod a real remainder: results are measurements. */
-            buf_puts(f->sql, n->op == QOP_MOD ? "mod(" : "(");
+            buf_puts(f->sql, n->op != QOP_MOD ? "(" : f->dialect->strict ? "klammer_mod(" : "mod(");
             if (n->op == QOP_DIV && !timed)
                 buf_puts(f->sql, "CAST(");
             if ((rc = compile(f, n->a)))
                 return rc;
             if (n->op == QOP_DIV && !timed)
-                buf_puts(f->sql, " AS REAL)");
+                buf_puts(f->sql, " AS DOUBLE PRECISION)");
             buf_puts(f->sql, ops[n->op]);
+            /* Division by zero is NULL, as in SQLite, not an error. */
+            bool guard = n->op == QOP_DIV && f->dialect->strict;
+            if (guard)
+                buf_puts(f->sql, "NULLIF(");
             if ((rc = compile(f, n->b)))
                 return rc;
+            if (guard)
+                buf_puts(f->sql, ", 0)");
             f->want = saved;
             return emit(f, ")");
         }
@@ -708,6 +772,7 @@ int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
     Fc f;
     memset(&f, 0, sizeof f);
     f.spatial = c->spatial;
+    f.dialect = c->dialect;
     f.want = -1;
     f.sql = sql;
     f.b = binds;

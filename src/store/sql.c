@@ -4,7 +4,8 @@
  *
  * One statement reads the page of the addressed entities.  Each expanded
  * relation then costs one statement for all parents of the page together:
- * the parent ids are bound as one JSON array and joined with json_each, and
+ * the parent ids are bound as one JSON array and joined as a row source
+ * (json_each, jsonb_array_elements_text), and
  * the per-parent $top/$skip/$orderby run as a correlated subquery on the
  * child's foreign-key index, so that each parent costs O(log n + k) however
  * large its collection is.  The latest observation of a datastream, asked
@@ -64,11 +65,12 @@ typedef struct OrderCtx {
 static void order_sql(OrderCtx *oc, Buf *b, const QueryOptions *o, const char *alias)
 {
     const EntityDef *def = o->def;
-    const char *last_dir = "";
+    const StoreDialect *d = oc->c->dialect;
+    const char *last_dir = d->asc;
     int n = 0;
     for (int i = 0; i < o->norder; i++) {
         const OrderItem *it = &o->order[i];
-        const char *dir = it->desc ? " DESC" : "";
+        const char *dir = it->desc ? d->desc : d->asc;
         last_dir = dir;
         if (it->expr) {
             if (n++)
@@ -83,6 +85,17 @@ static void order_sql(OrderCtx *oc, Buf *b, const QueryOptions *o, const char *a
             buf_printf(b, "%s%s.id%s", n++ ? "," : "", alias, dir);
             return; /* id is unique: later keys change nothing */
         }
+        if (it->prop->type == PT_RESULT && d->strict) {
+            /* SQLite's order of the text column: NULL, numbers (and booleans)
+             * by value, then strings and JSON. */
+            const char *v = def->cols[it->prop->slot], *t = def->cols[it->prop->slot2];
+            buf_printf(b, "%s(CASE WHEN %s.%s IS NULL THEN 0 WHEN %s.%s IN (1, 3) THEN 1 ELSE 2 END)%s",
+                       n++ ? "," : "", alias, v, alias, t, dir);
+            buf_printf(b, ",(CASE WHEN %s.%s IN (1, 3) THEN CAST(%s.%s AS DOUBLE PRECISION) END)%s",
+                       alias, t, alias, v, dir);
+            buf_printf(b, ",%s.%s%s", alias, v, dir);
+            continue;
+        }
         if (it->prop->type == PT_RESULT) {
             /* Numbers before strings, by value within each (SQLite's own order). */
             buf_printf(b, "%s%s.%s%s", n++ ? "," : "", alias, def->cols[it->prop->slot], dir);
@@ -94,7 +107,7 @@ static void order_sql(OrderCtx *oc, Buf *b, const QueryOptions *o, const char *a
     }
     if (n == 0 && def->type == ENT_OBSERVATION) {
         /* Chronological by default: every observation index serves this order. */
-        buf_printf(b, "%s.phen_start,%s.id", alias, alias);
+        buf_printf(b, "%s.phen_start%s,%s.id%s", alias, d->asc, alias, d->asc);
         return;
     }
     buf_printf(b, "%s%s.id%s", n ? "," : "", alias, last_dir);
@@ -160,11 +173,13 @@ static size_t count_expands(const QueryOptions *o)
     return n;
 }
 
-static int read_cols(sqlite3_stmt *st, int first, Arena *a, const EntityDef *def, StoreRow *r)
+static int read_cols(StoreStmt *st, int first, Arena *a, const EntityDef *def, StoreRow *r)
 {
     for (int i = 0; i < def->ncols; i++)
         if (store_column_value(st, first + i, a, &r->cols[i]))
             return ERR_TOO_LARGE;
+    if (st->c->dialect->strict)
+        store_row_fix(def, r->cols);
     return 0;
 }
 
@@ -172,9 +187,9 @@ static int expand_rows(StoreConn *c, Arena *a, const EntityDef *def, StoreRow *r
                        const QueryOptions *o, Err *err);
 
 /* Binds a JSON array of ids as parameter i. */
-static void bind_ids(sqlite3_stmt *st, int i, Buf *json)
+static void bind_ids(StoreStmt *st, int i, Buf *json)
 {
-    sqlite3_bind_text(st, i, json->data, (int)json->len, SQLITE_TRANSIENT);
+    stmt_bind_text(st, i, json->data, json->len);
 }
 
 static void ids_json(Buf *b, const int64_t *ids, size_t n)
@@ -211,15 +226,15 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
     if (latest) {
         buf_puts(&sql, "SELECT p.key,");
         cols_sql(&sql, def, "t");
-        buf_printf(&sql, ",d.obs_count FROM json_each(?1) p JOIN %s d ON d.id = p.value"
+        buf_printf(&sql, ",d.obs_count FROM %s JOIN %s d ON d.id = p.value"
                          " JOIN observations t ON t.id = d.last_obs_id ORDER BY p.key",
-                   parent_def->table);
+                   c->dialect->ids_source, parent_def->table);
     } else if (!windowed) {
         buf_puts(&sql, "SELECT p.key,");
         cols_sql(&sql, def, "t");
-        buf_printf(&sql, " FROM json_each(?1) p JOIN %s t ON t.id IN (SELECT t2.id FROM %s t2"
+        buf_printf(&sql, " FROM %s JOIN %s t ON t.id IN (SELECT t2.id FROM %s t2"
                          " WHERE t2.%s = p.value",
-                   def->table, def->table, rel->fk_col);
+                   c->dialect->ids_source, def->table, def->table, rel->fk_col);
         if (o->filter_ast) {
             buf_puts(&sql, " AND ");
             if ((rc = store_filter_sql(c, &sql, &binds, a, o->filter_ast, "t2", def, err)))
@@ -241,7 +256,7 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
             buf_printf(&sql, "l.%s", rel->link_order);
         else
             order_sql(&oc, &sql, o, "t");
-        buf_puts(&sql, ") AS rn FROM json_each(?1) p JOIN ");
+        buf_printf(&sql, ") AS rn FROM %s JOIN ", c->dialect->ids_source);
         if (rel->link_order)
             buf_printf(&sql, "%s l", rel->link_table);
         else
@@ -254,19 +269,20 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
             if ((rc = store_filter_sql(c, &sql, &binds, a, o->filter_ast, "t", def, err)))
                 goto done;
         }
-        buf_puts(&sql, ") WHERE rn > ?3 AND rn <= ?3 + ?2 ORDER BY pk, rn");
+        buf_puts(&sql, ") w WHERE rn > CAST(?3 AS BIGINT) AND rn <= CAST(?3 AS BIGINT) +"
+                       " CAST(?2 AS BIGINT) ORDER BY pk, rn");
     }
 
     if ((rc = oc.rc))
         goto done;
-    sqlite3_stmt *st;
+    StoreStmt *st;
     if ((rc = store_stmt(c, sql.data, &st, err)))
         goto done;
     bind_ids(st, 1, &ids);
     store_binds_apply(st, &binds);
     if (!latest) {
-        sqlite3_bind_int64(st, 2, o->top + 1); /* one more tells whether more exist */
-        sqlite3_bind_int64(st, 3, o->skip);
+        stmt_bind_int(st, 2, o->top + 1); /* one more tells whether more exist */
+        stmt_bind_int(st, 3, o->skip);
     }
     for (size_t i = 0; i < n; i++)
         if (!(out[i] = new_set(a, def))) {
@@ -281,11 +297,11 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         goto reset;
     }
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t pk = sqlite3_column_int64(st, 0);
+    while ((step = stmt_step(st, err)) == STORE_ROW) {
+        int64_t pk = stmt_col_int(st, 0);
         if (pk < 0 || (size_t)pk >= n)
             continue;
-        if (latest && sqlite3_column_int64(st, 1 + def->ncols) > 1)
+        if (latest && stmt_col_int(st, 1 + def->ncols) > 1)
             out[pk]->more = true;
         if (kept[pk] == (size_t)o->top) {
             out[pk]->more = true;
@@ -299,11 +315,11 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         kept[pk]++;
         out[pk]->n++;
     }
-    if (step != SQLITE_DONE) {
-        rc = store_sqlite_err(c, err);
+    if (step < 0) {
+        rc = step;
         goto reset;
     }
-    sqlite3_reset(st);
+    stmt_reset(st);
     /* Slices: rows are ordered by parent position. */
     {
         size_t off = 0;
@@ -338,25 +354,25 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
             if ((rc = store_filter_sql(c, &sql, &cbinds, a, o->filter_ast, "t", def, err)))
                 goto done;
         }
-        buf_puts(&sql, ") FROM json_each(?1) p");
+        buf_printf(&sql, ") FROM %s", c->dialect->ids_source);
         if ((rc = store_stmt(c, sql.data, &st, err)))
             goto done;
         bind_ids(st, 1, &ids);
         store_binds_apply(st, &cbinds);
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t pk = sqlite3_column_int64(st, 0);
+        while ((step = stmt_step(st, err)) == STORE_ROW) {
+            int64_t pk = stmt_col_int(st, 0);
             if (pk >= 0 && (size_t)pk < n)
-                out[pk]->count = sqlite3_column_int64(st, 1);
+                out[pk]->count = stmt_col_int(st, 1);
         }
-        if (step != SQLITE_DONE) {
-            rc = store_sqlite_err(c, err);
+        if (step < 0) {
+            rc = step;
             goto reset;
         }
-        sqlite3_reset(st);
+        stmt_reset(st);
     }
     goto done;
 reset:
-    sqlite3_reset(st);
+    stmt_reset(st);
 done:
     buf_fini(&sql);
     buf_fini(&ids);
@@ -384,26 +400,26 @@ static int read_targets(StoreConn *c, Arena *a, const Rel *rel,
     buf_putc(&ids, ']');
     buf_puts(&sql, "SELECT ");
     cols_sql(&sql, t, "t");
-    buf_printf(&sql, " FROM %s t WHERE t.id IN (SELECT value FROM json_each(?1)) ORDER BY t.id",
-               t->table);
-    sqlite3_stmt *st;
+    buf_printf(&sql, " FROM %s t WHERE t.id IN (SELECT p.value FROM %s) ORDER BY t.id",
+               t->table, c->dialect->ids_source);
+    StoreStmt *st;
     int rc = store_stmt(c, sql.data, &st, err);
     if (rc)
         goto done;
     bind_ids(st, 1, &ids);
     RowVec got = {0};
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = stmt_step(st, err)) == STORE_ROW) {
         StoreRow *r = vec_push(a, &got, t, nexp);
         if (!r || read_cols(st, 0, a, t, r)) {
-            sqlite3_reset(st);
+            stmt_reset(st);
             rc = TOO_LARGE(err);
             goto done;
         }
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        rc = store_sqlite_err(c, err);
+    stmt_reset(st);
+    if (step < 0) {
+        rc = step;
         goto done;
     }
     if (nexp && got.n && (rc = expand_rows(c, a, t, got.rows, got.n, o, err)))
@@ -495,33 +511,33 @@ static int read_plain(StoreConn *c, Arena *a, const StoreScope *sc, const QueryO
         if ((rc = oc.rc))
             goto done;
     }
-    sqlite3_stmt *st;
+    StoreStmt *st;
     if ((rc = store_stmt(c, sql.data, &st, err)))
         goto done;
     store_binds_apply(st, &binds);
     if (sc->id_given)
-        sqlite3_bind_int64(st, 3, sc->id);
+        stmt_bind_int(st, 3, sc->id);
     else {
-        sqlite3_bind_int64(st, 1, o->top + 1);
-        sqlite3_bind_int64(st, 2, o->skip);
+        stmt_bind_int(st, 1, o->top + 1);
+        stmt_bind_int(st, 2, o->skip);
     }
     RowVec v = {0};
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = stmt_step(st, err)) == STORE_ROW) {
         if (!sc->id_given && v.n == (size_t)o->top) {
             rs->more = true;
             break;
         }
         StoreRow *r = vec_push(a, &v, def, nexp);
         if (!r || read_cols(st, 0, a, def, r)) {
-            sqlite3_reset(st);
+            stmt_reset(st);
             rc = TOO_LARGE(err);
             goto done;
         }
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE && step != SQLITE_ROW) {
-        rc = store_sqlite_err(c, err);
+    stmt_reset(st);
+    if (step < 0) {
+        rc = step;
         goto done;
     }
     rs->rows = v.rows;
@@ -543,9 +559,14 @@ static int read_plain(StoreConn *c, Arena *a, const StoreScope *sc, const QueryO
         if ((rc = store_stmt(c, sql.data, &st, err)))
             goto done;
         store_binds_apply(st, &cb);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            rs->count = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        int step2 = stmt_step(st, err);
+        if (step2 == STORE_ROW)
+            rs->count = stmt_col_int(st, 0);
+        stmt_reset(st);
+        if (step2 < 0) {
+            rc = step2;
+            goto done;
+        }
     }
     if (nexp && v.n)
         rc = expand_rows(c, a, def, v.rows, v.n, o, err);

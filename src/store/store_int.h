@@ -1,6 +1,13 @@
 /*
- * store_int.h - private to store/: connection internals shared by the
- * SQLite backend, the SQL builder and the writer.
+ * store_int.h - private to store/: the backend-neutral statement interface
+ * that the SQL builder, the writer and the write primitives run on, the
+ * method table each backend (sqlite.c, pg.c) fills in, and the few pieces
+ * of SQL that differ between the dialects.
+ *
+ * Statements are written once, in SQL that both SQLite and PostgreSQL
+ * understand, with numbered parameters ?1, ?2, ... (PostgreSQL gets them as
+ * $1, $2, ... when the statement is prepared).  Where the dialects really
+ * differ, the SQL comes from the connection's StoreDialect.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -9,6 +16,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <string.h>
 
 #include "store/store.h"
 #include "util/buf.h"
@@ -16,30 +24,131 @@
 #define STMT_CACHE_BUCKETS 256
 #define STMT_CACHE_MAX 512
 
+/* Results of stmt_step (errors are negative ERR_* codes). */
+enum { STORE_DONE = 0, STORE_ROW = 1 };
+
+typedef struct StoreStmt StoreStmt;
+typedef struct StoreBackend StoreBackend;
+
 typedef struct StmtEntry {
     char *sql;              /* owned */
-    sqlite3_stmt *stmt;     /* owned */
+    StoreStmt *stmt;        /* owned */
     struct StmtEntry *next; /* bucket chain */
 } StmtEntry;
 
+/*
+ * The SQL that differs between SQLite and PostgreSQL.  Parameters are
+ * written ?N in either dialect.
+ */
+typedef struct StoreDialect {
+    const char *name;        /* "sqlite" or "postgresql" */
+    const char *begin_read;  /* starts a read snapshot */
+    const char *begin_write; /* starts the writer's transaction */
+    /*
+     * Row source of the ids of a JSON array bound as ?1, with columns key
+     * (0-based position) and value (the id), followed by the alias p.
+     */
+    const char *ids_source;
+    const char *cast_int, *cast_real, *cast_text; /* after a parameter: its type, or "" */
+    const char *lower, *upper;                       /* case functions of $filter */
+    const char *asc, *desc; /* ORDER BY directions, NULLs first ascending (SQLite's order) */
+    /*
+     * PostgreSQL's strict typing: a result stored as text is cast by its
+     * result_type, booleans are a type of their own, JSON members are read
+     * through the klammer_json_* functions of schema_pg.c.
+     */
+    bool strict;
+} StoreDialect;
+
+extern const StoreDialect store_dialect_sqlite;
+extern const StoreDialect store_dialect_pg;
+
 struct StoreConn {
-    sqlite3 *db;
+    const StoreBackend *ops;
+    const StoreDialect *dialect;
+    sqlite3 *db;          /* SQLite */
+    struct pg_conn *pg;   /* PostgreSQL (PGconn) */
+    char *url;            /* PostgreSQL: connection string, owned (for reconnecting) */
+    unsigned next_name;   /* PostgreSQL: prepared-statement names s1, s2, ... */
     StmtEntry *buckets[STMT_CACHE_BUCKETS];
     int nstmts;
     StoreConn *next_free; /* read pool free list */
-    bool spatial;         /* SpatiaLite is loaded */
+    bool spatial;         /* geometry functions are available */
     const char *last_sql; /* SQL of the last statement taken from the cache (for tests) */
     /* INSERT statements by entity type and set of columns (most recent few). */
     struct {
         uint32_t mask;        /* columns set, bit = slot */
-        sqlite3_stmt *stmt;   /* borrowed from the statement cache */
+        StoreStmt *stmt;      /* borrowed from the statement cache */
     } ins[ENT__COUNT][4];
     int ins_next[ENT__COUNT];
 };
 
+/*
+ * A backend's methods.  Statement methods never fail except step; binding
+ * copies the value.  Columns are read from the current row (after step
+ * returned STORE_ROW); text and blobs stay valid until the next step or
+ * reset.
+ */
+struct StoreBackend {
+    int (*prepare)(StoreConn *c, const char *sql, StoreStmt **out, Err *err);
+    void (*finalize)(StoreStmt *st);
+    void (*reset)(StoreStmt *st); /* ends the execution and clears the bindings */
+    void (*bind_null)(StoreStmt *st, int i);
+    void (*bind_int)(StoreStmt *st, int i, int64_t v);
+    void (*bind_real)(StoreStmt *st, int i, double v);
+    void (*bind_text)(StoreStmt *st, int i, const char *s, size_t n);
+    void (*bind_blob)(StoreStmt *st, int i, const void *p, size_t n);
+    int (*step)(StoreStmt *st, Err *err); /* STORE_ROW, STORE_DONE or ERR_* */
+    StoreValueType (*col_type)(StoreStmt *st, int col);
+    int64_t (*col_int)(StoreStmt *st, int col);
+    double (*col_real)(StoreStmt *st, int col);
+    const char *(*col_text)(StoreStmt *st, int col, size_t *n); /* NULL for SQL NULL */
+    const void *(*col_blob)(StoreStmt *st, int col, size_t *n);
+    int64_t (*changes)(StoreStmt *st); /* rows changed by the last execution */
+    int (*exec)(StoreConn *c, const char *sql, Err *err); /* SQL script without parameters */
+    bool (*in_transaction)(StoreConn *c); /* false after the backend aborted it */
+    void (*close)(StoreConn *c);          /* closes the connection (not the cache) */
+};
+
+/* The statement handle; each backend keeps its own fields. */
+struct StoreStmt {
+    StoreConn *c;
+    sqlite3_stmt *lite;   /* SQLite */
+    struct StorePgStmt *pg; /* PostgreSQL */
+};
+
+static inline void stmt_reset(StoreStmt *st) { st->c->ops->reset(st); }
+static inline void stmt_bind_null(StoreStmt *st, int i) { st->c->ops->bind_null(st, i); }
+static inline void stmt_bind_int(StoreStmt *st, int i, int64_t v) { st->c->ops->bind_int(st, i, v); }
+static inline void stmt_bind_real(StoreStmt *st, int i, double v) { st->c->ops->bind_real(st, i, v); }
+static inline void stmt_bind_text(StoreStmt *st, int i, const char *s, size_t n)
+{
+    st->c->ops->bind_text(st, i, s, n);
+}
+static inline void stmt_bind_str(StoreStmt *st, int i, const char *s)
+{
+    st->c->ops->bind_text(st, i, s, strlen(s));
+}
+static inline void stmt_bind_blob(StoreStmt *st, int i, const void *p, size_t n)
+{
+    st->c->ops->bind_blob(st, i, p, n);
+}
+static inline int stmt_step(StoreStmt *st, Err *err) { return st->c->ops->step(st, err); }
+static inline StoreValueType stmt_col_type(StoreStmt *st, int col)
+{
+    return st->c->ops->col_type(st, col);
+}
+static inline int64_t stmt_col_int(StoreStmt *st, int col) { return st->c->ops->col_int(st, col); }
+static inline double stmt_col_real(StoreStmt *st, int col) { return st->c->ops->col_real(st, col); }
+static inline int64_t stmt_changes(StoreStmt *st) { return st->c->ops->changes(st); }
+
+/* Binds v as parameter i. */
+void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v);
+
 struct Store {
+    const StoreBackend *ops;
     StoreConn *writer_conn;
-    StoreConn *pool;       /* all read connections (array) */
+    StoreConn **pool;      /* all read connections */
     int npool;
     StoreConn *free_list;
     pthread_mutex_t pool_mu;
@@ -54,32 +163,51 @@ struct Store {
     uint64_t jobs, commits;
 };
 
-/* Migrations (schema_sqlite.c). */
+/* Migrations (schema_sqlite.c, schema_pg.c). */
 int store_sqlite_migration_count(void);
 const char *store_sqlite_migration(int i);
+int store_pg_migration_count(void);
+const char *store_pg_migration(int i);
 
-/* Opens one connection with the project's pragmas. */
+/* True when path names a PostgreSQL database (postgresql:// or postgres:// URL). */
+bool store_is_pg_url(const char *path);
+
+/* Opens one SQLite connection with the project's pragmas. */
 int store_conn_open(const char *path, bool sync_full, StoreConn **out, Err *err);
+/* Opens one PostgreSQL connection (pg.c). */
+int store_pg_conn_open(const char *url, StoreConn **out, Err *err);
+/*
+ * PostgreSQL: reconnects c when its connection was lost (the statement
+ * cache is dropped with it).  ERR_UNAVAILABLE while the database is down.
+ */
+int store_conn_check(StoreConn *c, Err *err);
+/* Apply the pending migrations (sqlite.c, pg.c). */
+int store_sqlite_migrate(StoreConn *c, Err *err);
+int store_pg_migrate(StoreConn *c, Err *err);
+
+/* Closes a connection and its statements.  Accepts NULL. */
 void store_conn_close(StoreConn *c);
+/* Drops every cached statement of c. */
+void store_cache_clear(StoreConn *c);
 
 /* Prepared statement for sql from the connection's cache (reset, bindings cleared). */
-int store_stmt(StoreConn *c, const char *sql, sqlite3_stmt **out, Err *err);
+int store_stmt(StoreConn *c, const char *sql, StoreStmt **out, Err *err);
 
 /* Runs a cached statement without parameters (BEGIN, COMMIT, SAVEPOINT ...). */
 int store_step_cached(StoreConn *c, const char *sql, Err *err);
 
 /* Copies a text column into the arena; NULL for SQL NULL; *ok = false over the arena's cap. */
-const char *store_col_text(sqlite3_stmt *st, int col, Arena *a, bool *ok);
+const char *store_col_text(StoreStmt *st, int col, Arena *a, bool *ok);
 
 /* Fills the row at out from the current result row of st; false over the arena's cap. */
-typedef bool (*StoreRowFn)(sqlite3_stmt *st, Arena *a, void *out);
+typedef bool (*StoreRowFn)(StoreStmt *st, Arena *a, void *out);
 
 /*
  * Steps st (bound with LIMIT top + 1) into an arena array of rows of size
  * bytes filled by row; *more says whether a row beyond the page exists.
  * Resets st.  what names the rows in the ERR_TOO_LARGE message.
  */
-int store_read_page(StoreConn *c, sqlite3_stmt *st, Arena *a, int64_t top, size_t size,
+int store_read_page(StoreConn *c, StoreStmt *st, Arena *a, int64_t top, size_t size,
                     StoreRowFn row, void **out, size_t *n, bool *more, const char *what,
                     Err *err);
 
@@ -89,11 +217,14 @@ int store_query_count(StoreConn *c, const char *sql, int64_t *out, Err *err);
 /* Executes SQL without results (no parameters). */
 int store_exec(StoreConn *c, const char *sql, Err *err);
 
-/* Records the connection's last error as ERR_STORAGE. */
-int store_sqlite_err(StoreConn *c, Err *err);
-
 /* Copies result column col into *v (text into the arena); ERR_TOO_LARGE over its cap. */
-int store_column_value(sqlite3_stmt *st, int col, Arena *a, StoreValue *v);
+int store_column_value(StoreStmt *st, int col, Arena *a, StoreValue *v);
+
+/*
+ * Gives a row of def read as text where the dialect stores it so (an
+ * Observation's numeric or boolean result) its value type back.
+ */
+void store_row_fix(const EntityDef *def, StoreValue *cols);
 
 /* Values bound to a compiled $filter (parameters ?10, ?11, ...). */
 typedef struct StoreBinds {
@@ -113,7 +244,13 @@ int store_expr_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a, const Qu
                    const char *alias, const EntityDef *def, Err *err);
 
 /* Binds the values of binds to st (no-op for NULL). */
-void store_binds_apply(sqlite3_stmt *st, const StoreBinds *b);
+void store_binds_apply(StoreStmt *st, const StoreBinds *b);
+
+/*
+ * Rewrites the ?N and ? parameters of sql (outside quotes) as $N, the
+ * PostgreSQL form, into out; returns the highest parameter number.
+ */
+int store_sql_to_pg(const char *sql, Buf *out);
 
 /* Writer thread (writer.c). */
 int store_writer_start(Store *s, Err *err);

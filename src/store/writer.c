@@ -20,7 +20,9 @@ static void run_batch(Store *s, StoreJob *batch)
     StoreConn *c = s->writer_conn;
     Err berr;
     err_init(&berr);
-    int rc = store_step_cached(c, "BEGIN IMMEDIATE", &berr);
+    int rc = store_conn_check(c, &berr);
+    if (!rc)
+        rc = store_step_cached(c, c->dialect->begin_write, &berr);
     for (StoreJob *j = batch; j; j = j->next) {
         if (rc) {
             j->rc = rc;
@@ -36,16 +38,19 @@ static void run_batch(Store *s, StoreJob *batch)
         if (j->rc) {
             if (j->err.code == 0)
                 err_set(&j->err, j->rc, NULL, NULL);
-            if (sqlite3_get_autocommit(c->db)) {
-                /* SQLite rolled the whole transaction back (disk full, I/O
-                 * error): the jobs before this one are lost too. */
+            if (!c->ops->in_transaction(c)) {
+                /* The database rolled the whole transaction back (disk full,
+                 * I/O error, a lost connection): the jobs before this one are
+                 * lost too. */
                 for (StoreJob *k = batch; k != j; k = k->next)
                     if (k->rc == 0) {
                         k->rc = ERR_UNAVAILABLE;
                         err_set(&k->err, ERR_UNAVAILABLE, NULL, "transaction rolled back: %s",
                                 j->err.msg);
                     }
-                rc = store_exec(c, "BEGIN IMMEDIATE", &berr);
+                rc = store_conn_check(c, &berr);
+                if (!rc)
+                    rc = store_exec(c, c->dialect->begin_write, &berr);
                 continue;
             }
             store_step_cached(c, "ROLLBACK TO job", NULL);
