@@ -72,7 +72,7 @@ $(F)/%: fuzz/%.c $(patsubst %.c,$(F)/%.o,$(LIBSRCS))
 	$(FUZZCC) $(CSTD) -Isrc $(shell pkg-config --cflags $(PKGS)) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
 
 # --- entry points ------------------------------------------------------------
-.PHONY: all test unit unit-asan e2e e2e-asan demo fuzz bench lint clean deps node-deps
+.PHONY: all test unit unit-asan e2e e2e-pg e2e-asan demo fuzz bench lint clean deps node-deps
 .DEFAULT_GOAL := all
 all: deps-check $(B)/klammer $(B)/klammer_mosquitto.so
 
@@ -102,6 +102,17 @@ endif
 e2e: $(B)/klammer $(B)/klammer_mosquitto.so
 	export KLAMMER_BIN=$(abspath $(B)/klammer); $(call NODE_TEST,$(E2E_FILES))
 
+# The same suite on PostgreSQL: a private cluster (tools/pg-cluster.sh) in a
+# temporary folder, a fresh database per server start, the cluster stopped
+# and removed afterwards whatever the outcome.
+e2e-pg: $(B)/klammer $(B)/klammer_mosquitto.so
+	@dir=$$(mktemp -d /tmp/klammer-pg.XXXXXX); \
+	if ! url=$$(sh tools/pg-cluster.sh start $$dir); then rm -rf $$dir; exit 1; fi; \
+	echo "e2e on PostgreSQL: $$url"; \
+	( export KLAMMER_BIN=$(abspath $(B)/klammer) KLAMMER_TEST_PG=$$url; \
+	  $(call NODE_TEST,$(E2E_FILES)) ); rc=$$?; \
+	sh tools/pg-cluster.sh stop $$dir; rm -rf $$dir; exit $$rc
+
 e2e-asan: $(A)/klammer $(B)/klammer_mosquitto.so
 	export KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1; $(call NODE_TEST,$(E2E_FILES))
 
@@ -109,6 +120,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) unit unit-asan
 	$(MAKE) e2e
+	$(MAKE) e2e-pg
 	$(MAKE) e2e-asan
 
 # With the mosquitto broker installed, the demo runs a private one on

@@ -9,7 +9,7 @@
 //   '/v1.1/Things'       -> http://127.0.0.1:<port>/v1.1/Things   (origin-relative)
 //   'http://host/...'    -> used as is (e.g. to follow @iot.nextLink)
 
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +24,34 @@ export const KLAMMER_BIN = process.env.KLAMMER_BIN
     : path.resolve(here, '../../../build/klammer');
 export const ASAN = !!process.env.KLAMMER_ASAN;
 export const READY_TIMEOUT_MS = 20000;
+
+// With KLAMMER_TEST_PG=postgresql://... (a cluster with PostGIS in template1,
+// see tools/pg-cluster.sh) every server runs on PostgreSQL: each fresh start
+// gets a database of its own, a restart reuses it (dbPath is then its URL).
+export const PG_URL = process.env.KLAMMER_TEST_PG || '';
+export const PG = !!PG_URL;
+let pgDbSeq = 0;
+
+// Creates an empty database on the test cluster and returns its URL.
+export function pgFreshDb() {
+    const name = `k${process.pid}_${++pgDbSeq}_${Date.now() % 100000}`;
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', PG_URL, '-c', `CREATE DATABASE ${name}`],
+        { stdio: ['ignore', 'ignore', 'pipe'] });
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    return u.toString();
+}
+
+// Runs SQL on the test database at url (a klammer database URL) with psql;
+// returns its unaligned output.
+export function pgQuery(url, sql) {
+    return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', url, '-c', sql],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function isUrl(p) {
+    return /^postgres(ql)?:\/\//.test(p || '');
+}
 
 export const OT = {
     measurement: 'http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement',
@@ -281,8 +309,8 @@ export class Server {
 //   env: extra environment
 //   dir / dbPath: reuse a directory or database (restart on the same file)
 export async function startServer({ args = [], env = {}, dir, dbPath, port, timeoutMs = READY_TIMEOUT_MS } = {}) {
-    dir = dir || (dbPath ? path.dirname(dbPath) : tmpDir());
-    dbPath = dbPath || path.join(dir, 'k.db');
+    dir = dir || (dbPath && !isUrl(dbPath) ? path.dirname(dbPath) : tmpDir());
+    dbPath = dbPath || (PG ? pgFreshDb() : path.join(dir, 'k.db'));
     port = port || (await freePort());
     const argv = ['serve', '--db', dbPath, '--listen', `127.0.0.1:${port}`, ...args];
     if (!fs.existsSync(KLAMMER_BIN)) {
