@@ -20,6 +20,8 @@
 
 #define FIRST_PARAM 10
 #define WANT_TEXT 100 /* Fc.want: compared with a string: numbers count as their text */
+#define WANT_RANK 101 /* Fc.want, strict dialect: the sort class of a JSON member */
+#define WANT_SORTNUM 102 /* Fc.want, strict dialect: the number (or boolean) to sort by */
 #define US_PER_DAY 86400000000LL
 
 typedef struct Fc {
@@ -243,6 +245,8 @@ static int column(Fc *f, const QueryPath *p, const char *alias, const EntityDef 
     if (strict)
         fn = f->want == QT_NUMBER ? "klammer_json_number"
              : f->want == QT_BOOL ? "klammer_json_bool"
+             : f->want == WANT_RANK ? "klammer_json_rank"
+             : f->want == WANT_SORTNUM ? "klammer_json_sortnum"
              : f->want == QT_STRING || f->want == WANT_TEXT ? "klammer_json_string"
                                                             : "klammer_json_text";
     if (p->prop->type == PT_RESULT)
@@ -669,6 +673,20 @@ static int any_member(Fc *f, const QueryNode *n, const QueryPath *p)
     return rc;
 }
 
+/*
+ * Compiles n where a condition is expected.  SQLite takes any value as true
+ * or false; PostgreSQL wants a boolean, so a JSON member is read as one.
+ */
+static int condition(Fc *f, const QueryNode *n)
+{
+    int saved = f->want;
+    if (f->dialect->strict && n->kind == QN_PATH)
+        f->want = QT_BOOL;
+    int rc = compile(f, n);
+    f->want = saved;
+    return rc;
+}
+
 static bool is_atom(const QueryNode *n)
 {
     return (n->kind == QN_BINARY && n->op <= QOP_LE) || (n->kind == QN_FUNC && n->type == QT_BOOL);
@@ -718,7 +736,7 @@ static int compile(Fc *f, const QueryNode *n)
         int saved = f->want;
         f->want = -1;
         buf_puts(f->sql, "(NOT ");
-        rc = compile(f, n->a);
+        rc = condition(f, n->a);
         f->want = saved;
         if (rc)
             return rc;
@@ -746,7 +764,7 @@ static int compile(Fc *f, const QueryNode *n)
             buf_puts(f->sql, n->op != QOP_MOD ? "(" : f->dialect->strict ? "klammer_mod(" : "mod(");
             if (n->op == QOP_DIV && !timed)
                 buf_puts(f->sql, "CAST(");
-            if ((rc = compile(f, n->a)))
+            if ((rc = logic ? condition(f, n->a) : compile(f, n->a)))
                 return rc;
             if (n->op == QOP_DIV && !timed)
                 buf_puts(f->sql, " AS DOUBLE PRECISION)");
@@ -755,7 +773,7 @@ static int compile(Fc *f, const QueryNode *n)
             bool guard = n->op == QOP_DIV && f->dialect->strict;
             if (guard)
                 buf_puts(f->sql, "NULLIF(");
-            if ((rc = compile(f, n->b)))
+            if ((rc = logic ? condition(f, n->b) : compile(f, n->b)))
                 return rc;
             if (guard)
                 buf_puts(f->sql, ", 0)");
@@ -766,30 +784,56 @@ static int compile(Fc *f, const QueryNode *n)
     return 0;
 }
 
+static void fc_init(Fc *f, StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
+                    const char *alias, const EntityDef *def, Err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->spatial = c->spatial;
+    f->dialect = c->dialect;
+    f->want = -1;
+    f->sql = sql;
+    f->b = binds;
+    f->a = a;
+    f->next_alias = 1;
+    f->root = alias;
+    f->def = def;
+    f->err = err;
+}
+
 int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
                      const QueryNode *filter, const char *alias, const EntityDef *def, Err *err)
 {
     Fc f;
-    memset(&f, 0, sizeof f);
-    f.spatial = c->spatial;
-    f.dialect = c->dialect;
-    f.want = -1;
-    f.sql = sql;
-    f.b = binds;
-    f.a = a;
-    f.next_alias = 1;
-    f.root = alias;
-    f.def = def;
-    f.err = err;
+    fc_init(&f, c, sql, binds, a, alias, def, err);
     buf_putc(sql, '(');
-    int rc = compile(&f, filter);
+    int rc = condition(&f, filter);
     buf_putc(sql, ')');
     return rc;
 }
 
 int store_expr_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a, const QueryNode *expr,
-                   const char *alias, const EntityDef *def, Err *err)
+                   const char *alias, const EntityDef *def, const char *dir, Err *err)
 {
-    /* The same compiler: a value expression instead of a condition. */
-    return store_filter_sql(c, sql, binds, a, expr, alias, def, err);
+    Fc f;
+    fc_init(&f, c, sql, binds, a, alias, def, err);
+    if (!c->dialect->strict || expr->kind != QN_PATH || expr->path->njson == 0) {
+        buf_putc(sql, '(');
+        int rc = compile(&f, expr);
+        buf_putc(sql, ')');
+        buf_puts(sql, dir);
+        return rc;
+    }
+    /* A JSON member in SQLite's order of values: NULL, numbers (booleans
+     * as 0 and 1) by value, then text; three keys on PostgreSQL. */
+    static const int keys[] = {WANT_RANK, WANT_SORTNUM, -1};
+    for (int i = 0; i < 3; i++) {
+        f.want = keys[i];
+        if (i)
+            buf_putc(sql, ',');
+        int rc = compile(&f, expr);
+        if (rc)
+            return rc;
+        buf_puts(sql, dir);
+    }
+    return 0;
 }

@@ -126,6 +126,15 @@ static const char *const migrations[] = {
     "  = 'boolean' THEN CAST(CAST(j AS jsonb) #>> p AS BOOLEAN) END $$;"
     "CREATE FUNCTION klammer_json_text(j TEXT, p TEXT[]) RETURNS TEXT"
     "  LANGUAGE sql IMMUTABLE AS $$ SELECT CAST(j AS jsonb) #>> p $$;"
+    /* The order of SQLite's json_extract values: NULL, numbers and booleans
+     * (as 0 and 1) by value, then text. */
+    "CREATE FUNCTION klammer_json_rank(j TEXT, p TEXT[]) RETURNS INTEGER"
+    "  LANGUAGE sql IMMUTABLE AS $$ SELECT CASE coalesce(jsonb_typeof(CAST(j AS jsonb) #> p),"
+    "  'null') WHEN 'null' THEN 0 WHEN 'number' THEN 1 WHEN 'boolean' THEN 1 ELSE 2 END $$;"
+    "CREATE FUNCTION klammer_json_sortnum(j TEXT, p TEXT[]) RETURNS DOUBLE PRECISION"
+    "  LANGUAGE sql IMMUTABLE AS $$ SELECT CASE jsonb_typeof(CAST(j AS jsonb) #> p)"
+    "  WHEN 'number' THEN CAST(CAST(j AS jsonb) #>> p AS DOUBLE PRECISION)"
+    "  WHEN 'boolean' THEN CASE WHEN CAST(j AS jsonb) #>> p = 'true' THEN 1 ELSE 0 END END $$;"
     "CREATE FUNCTION klammer_mod(a DOUBLE PRECISION, b DOUBLE PRECISION)"
     "  RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS"
     "  $$ SELECT CASE WHEN b <> 0 THEN a - b * trunc(a / b) END $$;"

@@ -75,10 +75,10 @@ static void order_sql(OrderCtx *oc, Buf *b, const QueryOptions *o, const char *a
         if (it->expr) {
             if (n++)
                 buf_putc(b, ',');
-            int rc = store_expr_sql(oc->c, b, oc->binds, oc->a, it->expr, alias, def, oc->err);
+            int rc = store_expr_sql(oc->c, b, oc->binds, oc->a, it->expr, alias, def, dir,
+                                    oc->err);
             if (rc && !oc->rc)
                 oc->rc = rc;
-            buf_puts(b, dir);
             continue;
         }
         if (!it->prop) {

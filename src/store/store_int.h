@@ -239,9 +239,12 @@ typedef struct StoreBinds {
 int store_filter_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a,
                      const QueryNode *filter, const char *alias, const EntityDef *def, Err *err);
 
-/* As store_filter_sql, for a value expression ($orderby keys). */
+/*
+ * As store_filter_sql, for an $orderby key: the value expression followed by
+ * the direction dir (a JSON member may become several keys).
+ */
 int store_expr_sql(StoreConn *c, Buf *sql, StoreBinds *binds, Arena *a, const QueryNode *expr,
-                   const char *alias, const EntityDef *def, Err *err);
+                   const char *alias, const EntityDef *def, const char *dir, Err *err);
 
 /* Binds the values of binds to st (no-op for NULL). */
 void store_binds_apply(StoreStmt *st, const StoreBinds *b);
