@@ -211,6 +211,10 @@ static enum MHD_Result send_response(Conn *c)
         MHD_add_response_header(m, "Allow", rs->allow);
     if (rs->preference_applied)
         MHD_add_response_header(m, "Preference-Applied", rs->preference_applied);
+    /* RFC 9110 §10.2.3: a 503 (database restarting or busy, shutting down)
+     * tells the client when to try again. */
+    if (rs->status == 503)
+        MHD_add_response_header(m, "Retry-After", "1");
     MHD_add_response_header(m, "X-Request-Id", c->req.id);
     enum MHD_Result ret = MHD_queue_response(c->mhd, (unsigned)rs->status, m);
     MHD_destroy_response(m);
