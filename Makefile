@@ -109,7 +109,7 @@ e2e-pg: $(B)/klammer $(B)/klammer_mosquitto.so
 	@dir=$$(mktemp -d /tmp/klammer-pg.XXXXXX); \
 	if ! url=$$(sh tools/pg-cluster.sh start $$dir); then rm -rf $$dir; exit 1; fi; \
 	echo "e2e on PostgreSQL: $$url"; \
-	( export KLAMMER_BIN=$(abspath $(B)/klammer) KLAMMER_TEST_PG=$$url; \
+	( export KLAMMER_BIN=$(abspath $(B)/klammer) KLAMMER_TEST_PG=$$url KLAMMER_TEST_PG_DIR=$$dir; \
 	  $(call NODE_TEST,$(E2E_FILES)) ); rc=$$?; \
 	sh tools/pg-cluster.sh stop $$dir; rm -rf $$dir; exit $$rc
 

@@ -5,6 +5,8 @@
 #   tools/pg-cluster.sh start DIR   creates DIR (initdb) if needed, starts the
 #                                   server and prints its connection URL
 #   tools/pg-cluster.sh stop DIR    stops it (pg_ctl stop -m fast)
+#   tools/pg-cluster.sh restart DIR restarts it on the same port (pg_ctl
+#                                   restart -m fast: every session is cut)
 #   tools/pg-cluster.sh url DIR     prints the URL of a running cluster
 #
 # PostgreSQL refuses to run as root; as root the server runs as the user
@@ -13,7 +15,7 @@
 set -e
 cmd=$1
 dir=$2
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|restart|url DIR" >&2; exit 2; }
 bindir=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)
 [ -x "$bindir/pg_ctl" ] || { echo "pg-cluster: PostgreSQL 15 is not installed" >&2; exit 1; }
 
@@ -54,11 +56,15 @@ stop)
     [ -f "$dir/data/postmaster.pid" ] || exit 0
     as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
+restart)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart \
+        </dev/null >/dev/null 2>&1 || { tail -20 "$dir/server.log" >&2; exit 1; }
+    ;;
 url)
     url
     ;;
 *)
-    echo "usage: $0 start|stop|url DIR" >&2
+    echo "usage: $0 start|stop|restart|url DIR" >&2
     exit 2
     ;;
 esac

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
-import { KLAMMER_BIN, Server, freePort, sleep, test, tmpDir, waitFor } from './lib/harness.mjs';
+import { KLAMMER_BIN, PG, Server, freePort, pgFreshDb, sleep, test, tmpDir, waitFor } from './lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SEED = path.resolve(here, '../../demo/hagen.json');
@@ -14,7 +14,7 @@ let s;
 
 async function startDemo(dir) {
     const port = await freePort();
-    const dbPath = path.join(dir, 'demo.db');
+    const dbPath = PG ? pgFreshDb() : path.join(dir, 'demo.db');
     const argv = ['demo', '--db', dbPath, '--listen', `127.0.0.1:${port}`, '--seed', SEED];
     const proc = spawn(KLAMMER_BIN, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
         env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '' } });
