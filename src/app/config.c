@@ -34,7 +34,8 @@ typedef struct Option {
 #define INT(f) OPT_INT, offsetof(Config, f), 0
 
 static const Option options[] = {
-    {"db", STR(db), "klammer.db", 0, 0, "KLAMMER_DB", "SQLite database file (created if missing)"},
+    {"db", STR(db), "klammer.db", 0, 0, "KLAMMER_DB",
+     "SQLite database file (created if missing), or a postgresql:// URL"},
     {"listen", STR(listen), "127.0.0.1:8080", 0, 0, "KLAMMER_LISTEN",
      "address and port to serve HTTP on"},
     {"base_url", STR(base_url), "", 0, 0, "KLAMMER_BASE_URL",

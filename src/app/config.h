@@ -15,7 +15,7 @@
 #include "util/err.h"
 
 typedef struct Config {
-    char db[512];        /* SQLite database file */
+    char db[512];        /* SQLite database file or postgresql:// URL */
     char listen[128];    /* ADDR:PORT */
     char base_url[512];  /* public service root without version, "" = from request */
     int64_t top_default; /* $top default */
