@@ -72,7 +72,7 @@ $(F)/%: fuzz/%.c $(patsubst %.c,$(F)/%.o,$(LIBSRCS))
 	$(FUZZCC) $(CSTD) -Isrc $(shell pkg-config --cflags $(PKGS)) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.o,$^) $(LDLIBS_COMMON)
 
 # --- entry points ------------------------------------------------------------
-.PHONY: all test unit unit-asan e2e e2e-pg e2e-asan demo fuzz bench lint clean deps node-deps
+.PHONY: all test unit unit-asan e2e e2e-pg e2e-asan e2e-pg-asan demo fuzz bench lint clean deps node-deps
 .DEFAULT_GOAL := all
 all: deps-check $(B)/klammer $(B)/klammer_mosquitto.so
 
@@ -102,16 +102,23 @@ endif
 e2e: $(B)/klammer $(B)/klammer_mosquitto.so
 	export KLAMMER_BIN=$(abspath $(B)/klammer); $(call NODE_TEST,$(E2E_FILES))
 
-# The same suite on PostgreSQL: a private cluster (tools/pg-cluster.sh) in a
-# temporary folder, a fresh database per server start, the cluster stopped
-# and removed afterwards whatever the outcome.
-e2e-pg: $(B)/klammer $(B)/klammer_mosquitto.so
-	@dir=$$(mktemp -d /tmp/klammer-pg.XXXXXX); \
+# The store's unit tests and the e2e suite on PostgreSQL: a private cluster
+# (tools/pg-cluster.sh) in a temporary folder, a fresh database per test or
+# server start, the cluster stopped and removed afterwards whatever the outcome.
+# $(call PG_SUITE,klammer binary,store unit test command,extra environment)
+PG_SUITE = dir=$$(mktemp -d /tmp/klammer-pg.XXXXXX); \
 	if ! url=$$(sh tools/pg-cluster.sh start $$dir); then rm -rf $$dir; exit 1; fi; \
-	echo "e2e on PostgreSQL: $$url"; \
-	( export KLAMMER_BIN=$(abspath $(B)/klammer) KLAMMER_TEST_PG=$$url KLAMMER_TEST_PG_DIR=$$dir; \
+	echo "store and e2e tests on PostgreSQL: $$url"; \
+	( export KLAMMER_BIN=$(abspath $(1)) KLAMMER_TEST_PG=$$url KLAMMER_TEST_PG_DIR=$$dir $(3); \
+	  set -e; $(2); \
 	  $(call NODE_TEST,$(E2E_FILES)) ); rc=$$?; \
 	sh tools/pg-cluster.sh stop $$dir; rm -rf $$dir; exit $$rc
+
+e2e-pg: $(B)/klammer $(B)/klammer_mosquitto.so $(B)/tests/test_store
+	@$(call PG_SUITE,$(B)/klammer,$(B)/tests/test_store,)
+
+e2e-pg-asan: $(A)/klammer $(B)/klammer_mosquitto.so $(A)/tests/test_store
+	@$(call PG_SUITE,$(A)/klammer,ASAN_OPTIONS=detect_leaks=1 $(A)/tests/test_store,KLAMMER_ASAN=1)
 
 e2e-asan: $(A)/klammer $(B)/klammer_mosquitto.so
 	export KLAMMER_BIN=$(abspath $(A)/klammer) KLAMMER_ASAN=1; $(call NODE_TEST,$(E2E_FILES))
@@ -122,6 +129,7 @@ test: deps
 	$(MAKE) e2e
 	$(MAKE) e2e-pg
 	$(MAKE) e2e-asan
+	$(MAKE) e2e-pg-asan
 
 # With the mosquitto broker installed, the demo runs a private one on
 # 127.0.0.1:1883 (plugin loaded) and publishes to it; without, MQTT is off.

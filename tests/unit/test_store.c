@@ -1,14 +1,16 @@
 /*
  * test_store.c - unit tests for store/ on a SQLite file in a fresh
- * temporary directory: writes go through the writer (store_run,
- * store_submit), reads through store_read_begin/store_resolve/store_read.
+ * temporary directory or, with KLAMMER_TEST_PG=postgresql://... (make
+ * e2e-pg), on a fresh PostgreSQL database: writes go through the writer
+ * (store_run, store_submit), reads through store_read_begin/store_resolve/
+ * store_read.
  *
  * Checked: the datastream statistics the triggers keep (obs_count,
  * phenomenonTime and resultTime extents, last_obs_id) on insert, delete and
  * update; delete cascades; a failing job in a batch leaves nothing behind
  * while the others commit; the latest-observation shortcut of $expand;
- * paging (the more flag) and per-parent counts.  A second connection opened
- * with sqlite3 directly looks at the tables where the API has no reader.
+ * paging (the more flag) and per-parent counts.  Where the API has no
+ * reader, a check query runs on one of the store's read connections.
  *
  * Tests named test_bug_* pin down bugs found by these tests, fixed since.
  *
@@ -21,12 +23,14 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "store/store_int.h"
 
 #include "query/query.h"
 #include "store/store.h"
@@ -41,25 +45,50 @@
 
 typedef struct Fx {
     char dir[64];
-    char path[96];
+    char path[512]; /* SQLite file or PostgreSQL URL */
+    char pgdb[64];  /* PostgreSQL: the database created for the test */
     Store *s;
-    sqlite3 *db; /* a separate connection for checks */
 } Fx;
+
+/* Runs one statement on the PostgreSQL server of KLAMMER_TEST_PG. */
+static void pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("KLAMMER_TEST_PG"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        print_error("%s: %s\n", sql, PQerrorMessage(c));
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+}
 
 static int setup(void **state)
 {
+    static int seq;
     Fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/klammer-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    const char *pg = getenv("KLAMMER_TEST_PG");
+    if (pg && *pg) {
+        /* A fresh database on the same server: the URL with another path. */
+        snprintf(f->pgdb, sizeof f->pgdb, "kunit_%d_%d", (int)getpid(), ++seq);
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->pgdb);
+        pg_admin(sql);
+        const char *slash = strrchr(pg, '/');
+        assert_true(slash && slash > pg + 12);
+        snprintf(f->path, sizeof f->path, "%.*s/%s", (int)(slash - pg), pg, f->pgdb);
+    } else {
+        snprintf(f->dir, sizeof f->dir, "/tmp/klammer-store-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    }
     StoreConfig cfg = {f->path, 2, 64, false};
     Err err;
     err_init(&err);
     if (store_open(&cfg, &f->s, &err))
         print_error("store_open: %s\n", err.msg);
     assert_non_null(f->s);
-    assert_int_equal(sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     *state = f;
     return 0;
 }
@@ -67,11 +96,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     Fx *f = *state;
-    sqlite3_close(f->db);
     store_close(f->s);
+    if (f->pgdb[0]) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s", f->pgdb);
+        pg_admin(sql);
+        free(f);
+        return 0;
+    }
     static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
     for (size_t i = 0; i < COUNT(suffix); i++) {
-        char p[128];
+        char p[600];
         snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
         unlink(p);
     }
@@ -80,20 +115,31 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One integer from a check query on the side connection (INT64_MIN for NULL). */
+/* One integer from a check query (parameter ?1 = arg) on a read connection (INT64_MIN for NULL). */
 static int64_t q1(Fx *f, const char *sql, int64_t arg)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
-        print_error("%s: %s\n", sql, sqlite3_errmsg(f->db));
-    assert_non_null(st);
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
+    Err err;
+    err_init(&err);
+    StoreConn *c;
+    assert_int_equal(store_read_begin(f->s, &c, &err), 0);
+    StoreStmt *st;
+    if (store_stmt(c, sql, &st, &err))
+        print_error("%s: %s\n", sql, err.msg);
+    assert_int_equal(err.code, 0);
+    stmt_bind_int(st, 1, arg);
     int64_t v = INT64_MIN;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (stmt_step(st, &err) == STORE_ROW && stmt_col_type(st, 0) != SV_NULL)
+        v = stmt_col_int(st, 0);
+    stmt_reset(st);
+    store_read_end(f->s, c);
+    assert_int_equal(err.code, 0);
     return v;
+}
+
+/* The schema version of the store's database. */
+static int64_t schema_version(Fx *f)
+{
+    return q1(f, f->pgdb[0] ? "SELECT version FROM klammer_schema" : "PRAGMA user_version", 0);
 }
 
 /* ========================================================================== */
@@ -999,7 +1045,7 @@ static void test_storage_error(void **state)
     Err err;
     err_init(&err);
     assert_int_equal(store_run(f->s, bad_insert_job, NULL, &err), ERR_STORAGE);
-    assert_non_null(strstr(err.msg, "NOT NULL"));
+    assert_non_null(strcasestr(err.msg, "null")); /* NOT NULL (SQLite), not-null (PostgreSQL) */
     assert_int_equal(q1(f, "SELECT count(*) FROM things", 0), 0);
     /* The writer goes on. */
     make_world(f);
@@ -1010,19 +1056,16 @@ static void test_reopen(void **state)
 {
     Fx *f = *state;
     World w = make_world(f);
-    int64_t version = q1(f, "PRAGMA user_version", 0);
+    int64_t version = schema_version(f);
     assert_true(version >= 1);
-    sqlite3_close(f->db);
-    f->db = NULL;
     store_close(f->s);
     f->s = NULL;
     StoreConfig cfg = {f->path, 1, 8, true};
     Err err;
     err_init(&err);
     assert_int_equal(store_open(&cfg, &f->s, &err), 0);
-    assert_int_equal(sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(q1(f, "SELECT count(*) FROM things", 0), 2);
-    assert_int_equal(q1(f, "PRAGMA user_version", 0), version);
+    assert_int_equal(schema_version(f), version);
     expect_stats(f, w.ds[0], (Stats){0, NONE, NONE, NONE, NONE, NONE});
 }
 
@@ -1037,6 +1080,13 @@ static void test_open_errors(void **state)
     assert_true(rc == ERR_IO || rc == ERR_STORAGE);
     assert_null(s);
     assert_true(err.msg[0] != '\0');
+    /* Nothing listens on port 1 of the loopback interface. */
+    err_init(&err);
+    cfg.path = "postgresql://klammer@127.0.0.1:1/klammer?connect_timeout=5";
+    rc = store_open(&cfg, &s, &err);
+    assert_int_equal(rc, ERR_IO);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "cannot connect"));
     store_close(NULL);
 }
 
