@@ -144,22 +144,33 @@ const commands = {
   // The first request (cold server caches) is reported on its own; before
   // it, one GET of the service root opens the connection. Then one more
   // GET, read here, checks the answer.
+  //
+  // Every request is bounded by BENCH_REQ_TIMEOUT seconds (curl --max-time,
+  // default 60).  A request that runs out of time or is not answered 200 is
+  // reported as one line "failed=STATUS after_ms=T" (STATUS 000: timed out),
+  // the requests after it are not sent, and the command exits with status 3,
+  // so that the caller can note it and go on.
   async latency(url, n, warmup, kind, a, b) {
     n = Number(n); warmup = Number(warmup);
+    const limit = Number(process.env.BENCH_REQ_TIMEOUT || 60);
     const urls = [new URL('/v1.1', url).href];
     for (let i = 0; i < warmup + n; i++) urls.push(url);
-    const r = spawnSync('curl', ['-s', '-w', '%{stderr}%{http_code} %{time_total} %{size_download} %{num_connects}\n',
+    const r = spawnSync('curl', ['-s', '--fail', '--fail-early', '--max-time', String(limit),
+      '-w', '%{stderr}%{http_code} %{time_total} %{size_download} %{num_connects}\n',
       ...urls.flatMap((u) => ['-o', '/dev/null', u])], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.error) fail(`curl: ${r.error.message}`);
     const lines = r.stderr.trim().split('\n').slice(1).map((l) => l.split(' '));
-    if (lines.length !== warmup + n) fail(`curl timed ${lines.length} of ${warmup + n} requests: ${r.stderr.slice(0, 300)}`);
     const bad = lines.find((l) => l[0] !== '200');
-    if (bad) fail(`GET ${url} -> ${bad[0]}`);
+    if (bad) {
+      console.log(`failed=${bad[0]} after_ms=${(Number(bad[1]) * 1000).toFixed(0)} limit_s=${limit}`);
+      process.exit(3);
+    }
+    if (lines.length !== warmup + n) fail(`curl timed ${lines.length} of ${warmup + n} requests: ${r.stderr.slice(0, 300)}`);
     const conns = lines.reduce((s, l) => s + Number(l[3]), 0);
     const first = Number(lines[0][1]) * 1000;
     const bytes = Number(lines[lines.length - 1][2]);
     const times = lines.slice(warmup).map((l) => Number(l[1]) * 1000);
-    const res = await fetch(url);
+    const res = await fetch(url, { signal: AbortSignal.timeout(limit * 1000) });
     const body = await res.text();
     if (res.status !== 200) fail(`GET ${url} -> ${res.status}: ${body.slice(0, 500)}`);
     let check = '';

@@ -20,6 +20,12 @@
 #   BENCH_INGEST_CLIENTS     klammer's --ingest-mqtt-clients (4)
 #   BENCH_DA_REQUESTS        CreateObservations requests of 10,000 rows (10)
 #   BENCH_SQLITE_ROWS        rows for the SQLite ceiling (200000)
+#   BENCH_INGEST_DB          klammer's --db instead of a fresh SQLite file (bench/run.sh
+#                            BENCH_DB=pg passes a fresh PostgreSQL database); with it:
+#   BENCH_INGEST_CEILING     the storage ceiling measured by the caller (rows/s), instead
+#                            of running ceiling_sqlite, and BENCH_INGEST_CEILING_NAME its name,
+#   BENCH_INGEST_CEILING_TRIG  the same with Klammer's statistics trigger
+#   BENCH_INGEST_KV          append the figures as name=value lines to this file
 #   BENCH_TMPDIR             where the databases go (${TMPDIR:-/tmp})
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -65,11 +71,18 @@ trap cleanup EXIT INT TERM
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 now() { date +%s.%N; }
 
-# --- the SQLite ceiling ------------------------------------------------------
-mkdir -p "$TMP/sqlite"
-"$OUT/ceiling_sqlite" "$TMP/sqlite" "$SQLITE_ROWS" 1000 >"$TMP/sqlite.txt" || die "ceiling_sqlite"
-ceil_full=$(awk '/mode=batch1000 sync=FULL indexes=1 triggers=0/ { for (i=1;i<=NF;i++) if ($i ~ /^rows_per_s=/) { sub("rows_per_s=","",$i); print $i } }' "$TMP/sqlite.txt")
-ceil_trig=$(awk '/mode=batch1000 sync=FULL indexes=1 triggers=1/ { for (i=1;i<=NF;i++) if ($i ~ /^rows_per_s=/) { sub("rows_per_s=","",$i); print $i } }' "$TMP/sqlite.txt")
+# --- the storage ceiling -----------------------------------------------------
+DB=${BENCH_INGEST_DB:-$TMP/k.db}
+if [ -n "${BENCH_INGEST_DB:-}" ]; then
+    ceil_full=${BENCH_INGEST_CEILING:-} ceil_trig=${BENCH_INGEST_CEILING_TRIG:-}
+    ceil_name=${BENCH_INGEST_CEILING_NAME:-storage ceiling}
+else
+    mkdir -p "$TMP/sqlite"
+    "$OUT/ceiling_sqlite" "$TMP/sqlite" "$SQLITE_ROWS" 1000 >"$TMP/sqlite.txt" || die "ceiling_sqlite"
+    ceil_full=$(awk '/mode=batch1000 sync=FULL indexes=1 triggers=0/ { for (i=1;i<=NF;i++) if ($i ~ /^rows_per_s=/) { sub("rows_per_s=","",$i); print $i } }' "$TMP/sqlite.txt")
+    ceil_trig=$(awk '/mode=batch1000 sync=FULL indexes=1 triggers=1/ { for (i=1;i<=NF;i++) if ($i ~ /^rows_per_s=/) { sub("rows_per_s=","",$i); print $i } }' "$TMP/sqlite.txt")
+    ceil_name="SQLite 1000-row tx, FULL"
+fi
 
 # --- broker and server -------------------------------------------------------
 MPORT=$(free_port)
@@ -83,7 +96,7 @@ CONF
 "$MOSQ" -c "$TMP/mosquitto.conf" >"$TMP/mosquitto.log" 2>&1 &
 MPID=$!
 HPORT=$(free_port)
-"$BIN" serve --db "$TMP/k.db" --listen "127.0.0.1:$HPORT" --log-level warn --threads 4 \
+"$BIN" serve --db "$DB" --listen "127.0.0.1:$HPORT" --log-level warn --threads 4 \
     --ingest-mqtt "mqtt://127.0.0.1:$MPORT" --ingest-mqtt-clients "$CLIENTS" \
     --mqtt-client-id "bench-$$" >"$TMP/klammer.log" 2>&1 &
 KPID=$!
@@ -153,14 +166,18 @@ pct() { [ -n "$2" ] && [ "$2" -gt 0 ] && echo "$(echo "100 * $1 / $2" | bc) %" |
 echo
 echo "## LoRaWAN ingest and dataArray (bench/ingest.sh)"
 echo
-echo "| workload | rate | of the SQLite ceiling (1000-row tx, FULL: $ceil_full rows/s) |"
+echo "| workload | rate | of the storage ceiling ($ceil_name: $ceil_full rows/s) |"
 echo "| --- | --- | --- |"
 echo "| MQTT uplinks end to end (published -> stored), $stored of $N, $DEVICES devices, $CLIENTS connections | $up_rate uplinks/s | $(pct "$up_rate" "$ceil_full") |"
 echo "| publisher alone: broker acknowledgements | $pub_rate msg/s | |"
 echo "| dataArray: $da_rows rows in $DA_REQ CreateObservations requests of 10,000 | $da_rate obs/s | $(pct "$da_rate" "$ceil_full") |"
-echo "| for reference: SQLite 1000-row tx with Klammer's statistics trigger | $ceil_trig rows/s | |"
+echo "| for reference: the same ceiling with Klammer's statistics trigger | $ceil_trig rows/s | |"
 echo
 echo "Uplink timing runs from the first publication until \$count shows all N; one uplink = one"
 echo "CreateObservations request through the HTTP write path. Health after the run:"
 echo
 echo "    $(echo "$health" | sed -n 's/.*\("ingest":{[^]]*\].*\)}$/\1/p' | cut -c1-600)"
+if [ -n "${BENCH_INGEST_KV:-}" ]; then
+    printf 'uplink_rps=%s\nuplink_stored=%s\nuplink_n=%s\npub_rps=%s\nda_rps=%s\nda_rows=%s\n' \
+        "$up_rate" "$stored" "$N" "$pub_rate" "$da_rate" "$da_rows" >>"$BENCH_INGEST_KV"
+fi
