@@ -151,6 +151,7 @@ fuzz: $(addprefix $(F)/,$(FUZZERS))
 	  grep -E '^stat::number_of_executed_units|^Done' build/fuzz/$$f.log | tr '\n' ' '; echo; \
 	done
 
+# make bench BENCH_DB=pg: on PostgreSQL; BENCH_DB=both: SQLite and PostgreSQL side by side.
 bench: $(B)/klammer $(B)/bench/uplink_pub
 	sh bench/run.sh
 

@@ -30,7 +30,7 @@ unset BENCH_RESULTS
 cp "$BENCH/run.sh" "$OUT/run-copy.sh"
 for db in sqlite pg; do
     echo "compare.sh: BENCH_DB=$db" >&2
-    BENCH_DB=$db BENCH_KV_OUT=$OUT/compare-$db.kv BENCH_RESULTS=$OUT/compare-$db.md \
+    BENCH_ROOT=$ROOT BENCH_DB=$db BENCH_KV_OUT=$OUT/compare-$db.kv BENCH_RESULTS=$OUT/compare-$db.md \
         sh "$OUT/run-copy.sh" || { echo "compare.sh: the $db run failed" >&2; exit 1; }
 done
 

@@ -54,7 +54,8 @@
 # SPDX-License-Identifier: Apache-2.0
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# BENCH_ROOT: the work tree, when this script runs from a copy (bench/compare.sh).
+ROOT=${BENCH_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BENCH=$ROOT/bench
 OUT=$ROOT/build/bench
 BIN=${KLAMMER_BIN:-$ROOT/build/klammer}
