@@ -308,6 +308,26 @@ wrk_once() {
     [ -n "$rps" ] || { cat "$f" >&2; die "wrk $name produced no rate"; }
     echo "$rps $r" >>"$TMP/wrk-$name.rates"
     log "  $name run $r: $rps req/s"
+    drain_pg
+}
+
+# drain_pg: on PostgreSQL, waits until the requests wrk left behind when it
+# stopped (received by Klammer, each still running its statement) are done:
+# until no client statement has been running for half a second, at most
+# 2 x BENCH_REQ_TIMEOUT (Klammer's statement_timeout) - so that they do not
+# load the machine during the next run.
+drain_pg() {
+    [ "$DB_KIND" = pg ] || return 0
+    w=0 quiet=0
+    while [ $quiet -lt 5 ]; do
+        n=$(psql -X -A -t "$PG_URL" -c "SELECT count(*) FROM pg_stat_activity
+              WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        if [ "$n" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+        [ $w -lt $((REQ_TIMEOUT * 20)) ] || { log "  WARNING: statements still running after $((w / 10)) s"; return 0; }
+        sleep 0.1; w=$((w + 1))
+    done
+    [ $w -le 5 ] || log "  waited $((w / 10)).$((w % 10)) s for the requests wrk left behind"
+    echo "$w" >>"$TMP/drain-tenths"
 }
 
 # wrk_summary NAME: keeps the run with the median rate as NAME_rps, NAME_p50,
