@@ -189,7 +189,8 @@ static void pg_finalize(StoreStmt *st)
 {
     struct StorePgStmt *p = st->pg;
     clear_result(p);
-    if (st->c->pg && !conn_lost(st->c) && PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
+    if (!st->c->closing && st->c->pg && !conn_lost(st->c) &&
+        PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
         char sql[48];
         snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
         PQclear(PQexec(st->c->pg, sql));
@@ -427,7 +428,12 @@ int store_pg_conn_open(const char *url, StoreConn **out, Err *err)
     c->ops = &pg_backend;
     c->dialect = &store_dialect_pg;
     c->url = xstrdup(url);
-    c->pg = PQconnectdb(url);
+    /* A host that does not answer must not hold a request for long: a
+     * connect_timeout of 5 s unless the URL sets its own (it comes later
+     * and wins).  PQreset reconnects with the same parameters. */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {"5", url, NULL};
+    c->pg = PQconnectdbParams(keys, vals, 1);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         char msg[200];
         snprintf(msg, sizeof msg, "%s", c->pg ? PQerrorMessage(c->pg) : "out of memory");

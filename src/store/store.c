@@ -60,6 +60,7 @@ void store_conn_close(StoreConn *c)
 {
     if (!c)
         return;
+    c->closing = true; /* the statements go with the session */
     store_cache_clear(c);
     c->ops->close(c);
     free(c->url);

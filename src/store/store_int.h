@@ -70,6 +70,7 @@ struct StoreConn {
     struct pg_conn *pg;   /* PostgreSQL (PGconn) */
     char *url;            /* PostgreSQL: connection string, owned (for reconnecting) */
     unsigned next_name;   /* PostgreSQL: prepared-statement names s1, s2, ... */
+    bool closing;         /* being closed: statements need no DEALLOCATE */
     StmtEntry *buckets[STMT_CACHE_BUCKETS];
     int nstmts;
     StoreConn *next_free; /* read pool free list */
