@@ -319,4 +319,23 @@ int store_uplink_seen_get(StoreConn *c, const char *dev_eui, int64_t f_cnt, bool
 /* A StoreJobFn: records (or refreshes) the StoreUplinkSeen data points to. */
 int store_uplink_seen_put(StoreConn *c, void *data, Err *err);
 
+/* ------------------------------------------------ restore (klammer import) */
+
+/*
+ * Inserts a row of def under the id vals[0] (set[0] must be true; the id
+ * positive), with the other columns whose set[slot] is true, as
+ * store_insert does otherwise (restore.c).  Only for restoring an export:
+ * the caller guarantees that referenced entities exist.  Errors:
+ * ERR_CONFLICT when the id is taken, ERR_INVALID without an id, ERR_STORAGE.
+ */
+int store_insert_id(StoreConn *c, const EntityDef *def, const StoreValue *vals, const bool *set,
+                    Err *err);
+
+/*
+ * After store_insert_id: makes every id the database assigns later larger
+ * than every id present in its table (a sequence-based backend sets its
+ * sequences here).  Run it in the same transaction.  Errors: ERR_STORAGE.
+ */
+int store_ids_sync(StoreConn *c, Err *err);
+
 #endif
