@@ -1354,3 +1354,26 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
     store_submit(sta->store, &w->job);
     return HTTP_SUSPENDED;
 }
+
+/* ================================================================ import */
+
+int sta_entity_values(Arena *a, const EntityDef *def, const json_t *obj, StoreValue *vals,
+                      bool *set, Err *err)
+{
+    Vals v;
+    memset(&v, 0, sizeof v);
+    const char *k;
+    json_t *j;
+    int rc;
+    json_object_foreach((json_t *)obj, k, j) {
+        const Prop *p = model_prop(def, k, strlen(k));
+        if (p && !(p->flags & PROP_READONLY) && (rc = parse_prop(a, def, p, j, k, &v, err)))
+            return rc;
+    }
+    if ((rc = missing(def, &v, "", a, err)) ||
+        (rc = check_entity(def, obj, &v, NULL, "", a, err)))
+        return rc;
+    memcpy(vals, v.v, (size_t)def->ncols * sizeof *vals);
+    memcpy(set, v.set, (size_t)def->ncols * sizeof *set);
+    return 0;
+}
