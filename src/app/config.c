@@ -83,6 +83,9 @@ static const Option options[] = {
     {"ingest_webhook_token", STR(ingest_webhook_token), "", 0, 0,
      "KLAMMER_INGEST_WEBHOOK_TOKEN",
      "shared secret of POST /api/ingest/tts (X-Webhook-Token or Authorization: Bearer)"},
+    {"out", STR(out), "-", 0, 0, "KLAMMER_OUT",
+     "klammer export: file to write (- = standard output)"},
+    {"in", STR(in), "-", 0, 0, "KLAMMER_IN", "klammer import: file to read (- = standard input)"},
 };
 
 #define NOPT (sizeof options / sizeof options[0])

@@ -1,5 +1,5 @@
 /*
- * main.c - the klammer command: serve, demo, check-config, help.
+ * main.c - the klammer command: serve, demo, check-config, export, import, help.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -13,6 +13,7 @@
 #include "app/config.h"
 #include "app/demo.h"
 #include "app/routes.h"
+#include "app/transfer.h"
 #include "events/events.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -41,6 +42,8 @@ static void usage(FILE *f)
             "  demo          seed the Hagen demo network (once) and serve it with a simulator\n"
             "  check-config  print the effective configuration and exit (2 if invalid)\n"
             "  import-devices FILE  register the LoRaWAN devices of a JSON array (docs/lorawan.md)\n"
+            "  export        write the whole database as SensorThings JSON lines to --out\n"
+            "  import        read an export from --in into a new, empty database\n"
             "  help          this text\n"
             "\n"
             "options (flag, environment variable, meaning); precedence:\n"
@@ -376,7 +379,8 @@ int main(int argc, char **argv)
     bool serve = strcmp(cmd, "serve") == 0, demo = strcmp(cmd, "demo") == 0;
     bool check = strcmp(cmd, "check-config") == 0;
     bool import = strcmp(cmd, "import-devices") == 0;
-    if (!serve && !demo && !check && !import) {
+    bool dump = strcmp(cmd, "export") == 0, restore = strcmp(cmd, "import") == 0;
+    if (!serve && !demo && !check && !import && !dump && !restore) {
         fprintf(stderr, "klammer: unknown command '%s' (see klammer --help)\n", cmd);
         return 2;
     }
@@ -412,6 +416,10 @@ int main(int argc, char **argv)
     }
     if (import)
         return import_devices(&app, argv[2]);
+    if (dump)
+        return transfer_export(&app.cfg);
+    if (restore)
+        return transfer_import(&app.cfg);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
