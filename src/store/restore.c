@@ -21,11 +21,17 @@ int store_insert_id(StoreConn *c, const EntityDef *def, const StoreValue *vals, 
                        def->name);
     Buf sql;
     buf_init(&sql);
-    buf_printf(&sql, "INSERT INTO %s(", def->table);
+    buf_puts(&sql, "INSERT INTO ");
+    buf_puts(&sql, def->table);
+    buf_putc(&sql, '(');
     int n = 0;
-    for (int i = 0; i < def->ncols; i++)
-        if (set[i])
-            buf_printf(&sql, "%s%s", n++ ? "," : "", def->cols[i]);
+    for (int i = 0; i < def->ncols; i++) {
+        if (!set[i])
+            continue;
+        if (n++)
+            buf_putc(&sql, ',');
+        buf_puts(&sql, def->cols[i]);
+    }
     buf_puts(&sql, ") VALUES(");
     for (int i = 0; i < n; i++)
         buf_puts(&sql, i ? ",?" : "?");
