@@ -506,6 +506,30 @@ static void test_ids_after_import(void **state)
     assert_int_equal(id, 8);
 }
 
+/* Inserting under a taken id is a conflict that names the entity. */
+static int insert_thing_7(StoreConn *c, void *data, Err *err)
+{
+    (void)data;
+    StoreValue v[4] = {{SV_INT, 7, 0, NULL, 0}, {SV_TEXT, 0, 0, "n", 1}, {SV_TEXT, 0, 0, "d", 1},
+                       {0}};
+    bool set[4] = {true, true, true, false};
+    return store_insert_id(c, model_entity(ENT_THING), v, set, err);
+}
+
+static void test_insert_id_taken(void **state)
+{
+    Fixture *f = *state;
+    Err err;
+    err_init(&err);
+    assert_int_equal(store_run(f->store, insert_thing_7, NULL, &err), 0);
+    err_init(&err);
+    assert_int_equal(store_run(f->store, insert_thing_7, NULL, &err), ERR_CONFLICT);
+    assert_string_equal(err.msg, "Thing 7 exists already");
+    int64_t id = 0;
+    assert_int_equal(store_run(f->store, insert_thing, &id, &err), 0);
+    assert_int_equal(id, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_after_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_id_taken, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
