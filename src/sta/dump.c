@@ -106,7 +106,7 @@ int sta_dump_write(StoreConn *c, const EntityDef *def, int64_t page, StaDumpSink
                    void *data, int64_t *n, Err *err)
 {
     const Rel *lr = link_rel(def);
-    char top[32], filter[48], expand[96];
+    char top[32], filter[48], expand[96] = "";
     snprintf(top, sizeof top, "%lld", (long long)page);
     if (lr)
         snprintf(expand, sizeof expand, "%s($select=id;$top=1000000)", lr->name);
@@ -149,15 +149,13 @@ int sta_dump_write(StoreConn *c, const EntityDef *def, int64_t page, StaDumpSink
 /* ================================================================ import */
 
 /* {"@iot.id": n} with nothing else: the id. */
-static int ref_id(Arena *a, const json_t *j, const char *field, int64_t *id, Err *err)
+static int ref_id(const json_t *j, const char *field, int64_t *id, Err *err)
 {
     const json_t *v = json_object_get(j, "@iot.id");
     if (!json_is_object(j) || json_object_size(j) != 1 || !json_is_integer(v) ||
-        json_integer_value(v) <= 0) {
-        const char *f = field;
-        (void)a;
-        return err_set(err, ERR_INVALID, f, "%s must be {\"@iot.id\": <positive integer>}", f);
-    }
+        json_integer_value(v) <= 0)
+        return err_set(err, ERR_INVALID, field, "%s must be {\"@iot.id\": <positive integer>}",
+                       field);
     *id = json_integer_value(v);
     return 0;
 }
@@ -193,7 +191,7 @@ int sta_dump_parse(Arena *a, const json_t *obj, StaDumpEntity *out, Err *err)
             if (json_is_null(j))
                 continue;
             int64_t id;
-            if ((rc = ref_id(a, j, k, &id, err)))
+            if ((rc = ref_id(j, k, &id, err)))
                 return rc;
             out->vals[r->fk_slot] = (StoreValue){.type = SV_INT, .i = id};
             out->set[r->fk_slot] = true;
@@ -206,7 +204,7 @@ int sta_dump_parse(Arena *a, const json_t *obj, StaDumpEntity *out, Err *err)
                 return err_set(err, ERR_TOO_LARGE, k, "line too large");
             for (size_t i = 0; i < n; i++) {
                 const char *f = arena_printf(a, "%s[%zu]", k, i);
-                if ((rc = ref_id(a, json_array_get(j, i), f ? f : k, &out->links[i], err)))
+                if ((rc = ref_id(json_array_get(j, i), f ? f : k, &out->links[i], err)))
                     return rc;
             }
             out->nlinks = n;
