@@ -80,7 +80,7 @@ static int apply(StoreConn *c, Arena *a, TransferState *st, const char *s, size_
 static int job(StoreConn *c, void *data, Err *err)
 {
     Input *in = data;
-    TransferState st = {sta_dump_state_new(), 0, 0, 0, false, false};
+    TransferState st = {.ents = sta_dump_state_new()};
     Arena a;
     arena_init(&a, 16u << 20);
     int rc = apply(c, &a, &st, HEADER, strlen(HEADER), err);

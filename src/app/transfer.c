@@ -186,9 +186,17 @@ static int export_all(Store *s, Out *o, Err *err)
         rc = export_devices(c, o, &nd, err);
     if (!rc)
         rc = export_dead_letters(c, o, &nl, err);
-    store_read_end(s, c);
-    buf_printf(&counts, "\"Device\":%lld,\"DeadLetter\":%lld}}\n", (long long)nd,
+    /* The ids the source would give next, so that deleted ids stay unused. */
+    buf_printf(&counts, "\"Device\":%lld,\"DeadLetter\":%lld},\"nextIds\":{", (long long)nd,
                (long long)nl);
+    for (int i = 0; !rc && sta_dump_order(i); i++) {
+        int64_t next;
+        rc = store_ids_next(c, sta_dump_order(i), &next, err);
+        buf_printf(&counts, "%s\"%s\":%lld", i ? "," : "", sta_dump_order(i)->name,
+                   (long long)next);
+    }
+    buf_puts(&counts, "}}\n");
+    store_read_end(s, c);
     jw_int(&b, o->lines + 1);
     buf_append(&b, counts.data, counts.len);
     if (!rc)
@@ -464,6 +472,16 @@ static int end_line(TransferState *st, const json_t *obj, Err *err)
                            "the end line counts %lld %s, the file has %lld",
                            (long long)json_integer_value(v), k, (long long)have);
     }
+    const json_t *next = json_object_get(obj, "nextIds");
+    if (next && !json_is_object(next))
+        return err_set(err, ERR_INVALID, "nextIds", "nextIds must be an object");
+    json_object_foreach((json_t *)next, k, v) {
+        const EntityDef *def = model_entity_by_name(k, strlen(k));
+        if (!def || !json_is_integer(v) || json_integer_value(v) < 1)
+            return err_set(err, ERR_INVALID, "nextIds",
+                           "nextIds.%s must be a positive integer of an entity type", k);
+        st->next[def->type] = json_integer_value(v);
+    }
     st->end = true;
     return 0;
 }
@@ -488,7 +506,9 @@ int transfer_line(StoreConn *c, Arena *a, TransferState *st, json_t *obj, Err *e
     } else if (strcmp(type, "DeadLetter") == 0) {
         rc = dead_letter_line(c, a, st, obj, err);
     } else if (strcmp(type, "end") == 0) {
-        rc = end_line(st, obj, err);
+        /* Ids given later lie above the imported ones and the source's. */
+        if (!(rc = end_line(st, obj, err)))
+            rc = store_ids_sync(c, st->next, err);
     } else {
         StaDumpEntity e;
         rc = sta_dump_parse(a, obj, &e, err);
@@ -584,8 +604,6 @@ static int import_job(StoreConn *c, void *data, Err *err)
                      im->lineno == 1 ? "the file is empty"
                                      : "the file ends without its end line: it was cut short");
     }
-    if (!rc)
-        rc = store_ids_sync(c, err);
     return rc;
 }
 

@@ -12,7 +12,7 @@
  *   ...
  *   {"type":"Device","devEui":"70B3D57BA0001267",...}
  *   {"type":"DeadLetter","time":...,"encoding":"utf-8","payload":...}
- *   {"type":"end","lines":N,"counts":{"Sensor":1,...}}
+ *   {"type":"end","lines":N,"counts":{"Sensor":1,...},"nextIds":{"Sensor":3,...}}
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -53,12 +53,14 @@ typedef struct TransferState {
     int64_t lines;           /* lines applied, header included */
     bool header;             /* the header line was read */
     bool end;                /* the end line was read (nothing may follow) */
+    int64_t next[ENT__COUNT]; /* the end line's nextIds per entity type, 0 = none */
 } TransferState;
 
 /*
  * Applies one parsed line (obj, borrowed) on c, the writer's connection:
  * the header first, then entity, Device and DeadLetter lines, the end line
- * last (its counts must match).  Strings go to a.  Errors: ERR_INVALID,
+ * last (its counts must match; then store_ids_sync with its nextIds).
+ * Strings go to a.  Errors: ERR_INVALID,
  * ERR_MISSING, ERR_UNKNOWN_PROPERTY naming the member; store errors.
  */
 int transfer_line(StoreConn *c, Arena *a, TransferState *st, json_t *obj, Err *err);

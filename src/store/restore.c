@@ -3,9 +3,10 @@
  * inserting an entity under the id it had in the database it was exported
  * from, and making ids assigned afterwards larger than every restored one.
  *
- * SQLite backend.  Every table has INTEGER PRIMARY KEY AUTOINCREMENT, so an
- * explicit id raises the table's sqlite_sequence entry by itself and
- * store_ids_sync has nothing to do; a backend with sequences sets them there.
+ * SQLite backend.  Every table has INTEGER PRIMARY KEY AUTOINCREMENT: an
+ * explicit id raises the table's sqlite_sequence entry by itself, and
+ * store_ids_sync only applies the minimums an export carries; a backend
+ * with sequences sets them there.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -64,9 +65,56 @@ int store_insert_id(StoreConn *c, const EntityDef *def, const StoreValue *vals, 
     return store_sqlite_err(c, err);
 }
 
-int store_ids_sync(StoreConn *c, Err *err)
+int store_ids_next(StoreConn *c, const EntityDef *def, int64_t *next, Err *err)
 {
-    (void)c;
-    (void)err;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT seq FROM sqlite_sequence WHERE name = ?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, def->table, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    int64_t seq = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_sqlite_err(c, err);
+    *next = seq + 1;
+    return 0;
+}
+
+/*
+ * AUTOINCREMENT keeps the highest id ever given per table in sqlite_sequence
+ * and has already raised it to the highest restored id; a minimum from the
+ * export raises it further.
+ */
+int store_ids_sync(StoreConn *c, const int64_t *next, Err *err)
+{
+    for (int t = 0; next && t < ENT__COUNT; t++) {
+        if (next[t] <= 0)
+            continue;
+        const EntityDef *def = model_entity((EntityType)t);
+        int64_t have;
+        int rc = store_ids_next(c, def, &have, err);
+        if (rc)
+            return rc;
+        if (have >= next[t])
+            continue;
+        /* sqlite_sequence has no key: update the table's row, or add it. */
+        static const char *const sql[] = {
+            "UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1",
+            "INSERT INTO sqlite_sequence(name, seq) VALUES(?1, ?2)"};
+        for (int k = 0; k < 2; k++) {
+            sqlite3_stmt *st;
+            if ((rc = store_stmt(c, sql[k], &st, err)))
+                return rc;
+            sqlite3_bind_text(st, 1, def->table, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, next[t] - 1);
+            int step = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (step != SQLITE_DONE)
+                return store_sqlite_err(c, err);
+            if (sqlite3_changes(c->db) > 0)
+                break;
+        }
+    }
     return 0;
 }

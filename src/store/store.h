@@ -332,10 +332,18 @@ int store_insert_id(StoreConn *c, const EntityDef *def, const StoreValue *vals, 
                     Err *err);
 
 /*
- * After store_insert_id: makes every id the database assigns later larger
- * than every id present in its table (a sequence-based backend sets its
- * sequences here).  Run it in the same transaction.  Errors: ERR_STORAGE.
+ * The id the database would give the next entity of def: above every id it
+ * ever gave one (also of entities deleted since), so that an export can
+ * carry it and an import keep deleted ids unused.  Errors: ERR_STORAGE.
  */
-int store_ids_sync(StoreConn *c, Err *err);
+int store_ids_next(StoreConn *c, const EntityDef *def, int64_t *next, Err *err);
+
+/*
+ * After store_insert_id: makes every id the database assigns later larger
+ * than every id present in its table, and at least next[t] for entity type
+ * t (next has ENT__COUNT entries, 0 = no minimum; NULL = none).  Run it in
+ * the same transaction.  Errors: ERR_STORAGE.
+ */
+int store_ids_sync(StoreConn *c, const int64_t *next, Err *err);
 
 #endif

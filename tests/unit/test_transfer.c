@@ -288,7 +288,7 @@ typedef struct Lines {
 static int import_lines(StoreConn *c, void *data, Err *err)
 {
     Lines *l = data;
-    TransferState st = {sta_dump_state_new(), 0, 0, 0, false, false};
+    TransferState st = {.ents = sta_dump_state_new()};
     int rc = 0;
     for (size_t i = 0; !rc && i < l->n; i++) {
         json_error_t je;
@@ -488,22 +488,35 @@ static int insert_thing(StoreConn *c, void *data, Err *err)
     return store_insert(c, model_entity(ENT_THING), v, set, data, err);
 }
 
-/* Ids the database assigns after an import lie above the imported ones. */
+/* Ids the database assigns after an import lie above the imported ones,
+ * and above the end line's nextIds (ids the source gave to deleted ones). */
 static void test_ids_after_import(void **state)
 {
     Fixture *f = *state;
-    const char *lines[NENT + 1];
+    const char *lines[NENT + 2];
     size_t n = 0;
     lines[n++] = HEADER;
     for (size_t i = 0; i < NENT; i++)
         lines[n++] = entity_lines[i];
+    lines[n++] = "{\"type\":\"end\",\"lines\":14,\"counts\":{},\"nextIds\":{\"Thing\":20,"
+                 "\"Sensor\":1}}";
     Lines l = {lines, n, 0};
     Err err;
     err_init(&err);
     assert_int_equal(store_run(f->store, import_lines, &l, &err), 0);
     int64_t id = 0;
     assert_int_equal(store_run(f->store, insert_thing, &id, &err), 0);
-    assert_int_equal(id, 8);
+    assert_int_equal(id, 20);
+    StoreConn *c;
+    assert_int_equal(store_read_begin(f->store, &c, &err), 0);
+    int64_t next;
+    assert_int_equal(store_ids_next(c, model_entity(ENT_THING), &next, &err), 0);
+    assert_int_equal(next, 21);
+    assert_int_equal(store_ids_next(c, model_entity(ENT_SENSOR), &next, &err), 0);
+    assert_int_equal(next, 3); /* a smaller minimum changes nothing */
+    assert_int_equal(store_ids_next(c, model_entity(ENT_MULTI_DATASTREAM), &next, &err), 0);
+    assert_int_equal(next, 3);
+    store_read_end(f->store, c);
 }
 
 /* Inserting under a taken id is a conflict that names the entity. */
