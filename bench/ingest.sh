@@ -64,6 +64,8 @@ trap cleanup EXIT INT TERM
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 now() { date +%s.%N; }
+# CPU seconds (user + system) a process has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 # --- the SQLite ceiling ------------------------------------------------------
 mkdir -p "$TMP/sqlite"
@@ -106,6 +108,7 @@ count() { curl -s "$H/v1.1/Datastreams($1)/Observations?\$count=true&\$top=0" | 
 
 # --- 1. uplinks end to end ---------------------------------------------------
 log "publishing $N uplinks from $DEVICES devices ($CLIENTS ingest connections)"
+cpu0_k=$(cpu "$KPID"); cpu0_m=$(cpu "$MPID")
 t0=$(now)
 "$OUT/uplink_pub" 127.0.0.1 "$MPORT" "$N" "$DEVICES" >"$TMP/pub.txt" || die "uplink_pub: $(cat "$TMP/pub.txt")"
 stored=0
@@ -116,6 +119,7 @@ while :; do
     sleep 0.05
 done
 t1=$(now)
+cpu_k=$(echo "$(cpu "$KPID") - $cpu0_k" | bc -l); cpu_m=$(echo "$(cpu "$MPID") - $cpu0_m" | bc -l)
 up_s=$(echo "$t1 - $t0" | bc -l)
 up_rate=$(echo "${stored:-0} / $up_s" | bc)
 pub_rate=$(sed -n 's/.*acked_per_s=\([0-9]*\).*/\1/p' "$TMP/pub.txt")
@@ -157,6 +161,7 @@ echo "| workload | rate | of the SQLite ceiling (1000-row tx, FULL: $ceil_full r
 echo "| --- | --- | --- |"
 echo "| MQTT uplinks end to end (published -> stored), $stored of $N, $DEVICES devices, $CLIENTS connections | $up_rate uplinks/s | $(pct "$up_rate" "$ceil_full") |"
 echo "| publisher alone: broker acknowledgements | $pub_rate msg/s | |"
+echo "| CPU during the uplinks: klammer / mosquitto, of $(printf '%.1f' "$up_s") s wall on $(nproc) cores | $cpu_k s / $cpu_m s | |"
 echo "| dataArray: $da_rows rows in $DA_REQ CreateObservations requests of 10,000 | $da_rate obs/s | $(pct "$da_rate" "$ceil_full") |"
 echo "| for reference: SQLite 1000-row tx with Klammer's statistics trigger | $ceil_trig rows/s | |"
 echo
