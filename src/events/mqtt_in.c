@@ -142,6 +142,7 @@ static bool stopping(MqttIn *m)
 static void *worker(void *arg)
 {
     MqttIn *m = arg;
+    pthread_setname_np(pthread_self(), "klammer-ingest");
     size_t share = m->cap / m->nworkers_max;
     MqttInMsg *msgs = xcalloc(share ? share : 1, sizeof *msgs);
     pthread_mutex_lock(&m->mu);
@@ -620,6 +621,7 @@ static void backoff_wait(MqttIn *m)
 static void *run(void *arg)
 {
     MqttIn *m = arg;
+    pthread_setname_np(pthread_self(), "klammer-mqtt-in");
     while (!stopping(m)) {
         session(m);
         session_end(m);

@@ -360,6 +360,8 @@ typedef struct Pending {
     struct Pending *claim_next;     /* bucket chain of Ingest.claims */
     bool claimed;
     size_t groups;                  /* rows in the CreateObservations request */
+    size_t good;                    /* of those, stored (seen_rows counts them) */
+    size_t first_bad;               /* index of the first failed row, if good < groups */
     bool seen;                      /* stored (wholly or partly): remember it */
     atomic_uint_fast64_t *counter;  /* P_DEAD: the reason's counter */
     int rc;
@@ -562,30 +564,26 @@ static void check_stored(Ingest *ing, Pending *ps, size_t n)
     store_read_end(ing->cfg.store, c);
 }
 
-/* Reads p's rows of the CreateObservations answer arr from *k on. */
-static void judge(Ingest *ing, Pending *p, const json_t *arr, size_t *k)
+/* The outcome of p's rows (counted by seen_rows in the transaction). */
+static void judge(Ingest *ing, Pending *p)
 {
     IngestResult *res = p->res;
-    size_t good = 0;
-    char bad[256] = "";
-    for (size_t i = 0; i < p->n; i++) {
-        const IngestMapEntry *e = mapped(&p->dev, p->v[i].field);
-        if (!e)
-            continue;
-        const char *s = json_string_value(json_array_get(arr, (*k)++));
-        if (s && strcmp(s, "error") != 0)
-            good++;
-        else if (!bad[0])
-            snprintf(bad, sizeof bad, "field %s (Datastream %lld)", e->field,
-                     (long long)e->datastream);
-    }
-    res->observations = good;
-    if (good < p->groups) {
+    res->observations = p->good;
+    if (p->good < p->groups) {
+        char bad[256] = "(unknown)";
+        for (size_t i = 0, k = 0; i < p->n; i++) {
+            const IngestMapEntry *e = mapped(&p->dev, p->v[i].field);
+            if (e && k++ == p->first_bad) {
+                snprintf(bad, sizeof bad, "field %s (Datastream %lld)", e->field,
+                         (long long)e->datastream);
+                break;
+            }
+        }
         snprintf(res->reason, sizeof res->reason,
-                 "CreateObservations rejected %zu of %zu values, first %s", p->groups - good,
-                 p->groups, bad[0] ? bad : "(unknown)");
+                 "CreateObservations rejected %zu of %zu values, first %s", p->groups - p->good,
+                 p->groups, bad);
         /* The other values are stored: remember the uplink as seen. */
-        p->seen = good > 0;
+        p->seen = p->good > 0;
         p->state = P_DEAD;
         p->counter = &ing->store_errors;
         return;
@@ -594,32 +592,39 @@ static void judge(Ingest *ing, Pending *p, const json_t *arr, size_t *k)
     p->state = P_DONE;
     res->outcome = INGEST_STORED;
     atomic_fetch_add(&ing->stored, 1);
-    atomic_fetch_add(&ing->observations, good);
+    atomic_fetch_add(&ing->observations, p->good);
 }
 
 /* The uplinks of one CreateObservations request, for seen_rows. */
 typedef struct SeenRows {
     Pending **list;
     size_t m;
+    bool ran;
 } SeenRows;
 
 /*
- * In the transaction of the request: marks the uplinks with at least one
- * row stored as seen in uplinks_seen, so that the observations and the
- * mark are committed together (a crash cannot separate them).
+ * In the transaction of the request: counts each uplink's stored rows and
+ * marks the uplinks with at least one stored as seen in uplinks_seen, so
+ * that the observations and the mark are committed together (a crash
+ * cannot separate them).
  */
 static int seen_rows(StoreConn *c, void *data, const int64_t *ids, size_t n, Err *err)
 {
-    const SeenRows *sr = data;
+    SeenRows *sr = data;
+    sr->ran = true;
     size_t k = 0;
     for (size_t i = 0; i < sr->m; i++) {
-        const Pending *p = sr->list[i];
+        Pending *p = sr->list[i];
         if (p->state != P_STORE)
             continue;
-        bool any = false;
-        for (size_t j = 0; j < p->groups && k < n; j++)
-            any |= ids[k++] != 0;
-        if (!any)
+        p->good = 0;
+        for (size_t j = 0; j < p->groups; j++, k++) {
+            if (k < n && ids[k] != 0)
+                p->good++;
+            else if (p->good == j)
+                p->first_bad = j;
+        }
+        if (p->good == 0)
             continue;
         StoreUplinkSeen row = {p->u.dev_eui, p->u.f_cnt, p->u.received};
         int rc = store_uplink_seen_put(c, &row, err);
@@ -659,24 +664,21 @@ static void store_group(Ingest *ing, Pending **list, size_t m)
     }
     int status = 0;
     char *resp = NULL;
-    SeenRows sr = {list, m};
+    SeenRows sr = {list, m, false};
     int rc = ing->cfg.create(ing->cfg.data, "/v1.1/CreateObservations", body.data, seen_rows, &sr,
                              &status, &resp);
     buf_fini(&body);
-    json_t *arr = NULL;
-    if (!rc && (status == 201 || status == 200))
-        arr = resp ? json_loads(resp, 0, NULL) : NULL;
+    bool ok = !rc && (status == 201 || status == 200) && sr.ran;
     size_t members = 0;
     for (size_t i = 0; i < m; i++)
         members += list[i]->state == P_STORE;
-    if (json_is_array(arr) || members == 1) {
-        size_t k = 0;
+    if (ok || members == 1) {
         for (size_t i = 0; i < m; i++) {
             Pending *p = list[i];
             if (p->state != P_STORE)
                 continue;
-            if (json_is_array(arr)) {
-                judge(ing, p, arr, &k);
+            if (ok) {
+                judge(ing, p);
                 continue;
             }
             if (rc)
@@ -692,7 +694,6 @@ static void store_group(Ingest *ing, Pending **list, size_t m)
             if (list[i]->state == P_STORE)
                 store_group(ing, &list[i], 1);
     }
-    json_decref(arr);
     free(resp);
 }
 

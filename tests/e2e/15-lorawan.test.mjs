@@ -322,6 +322,40 @@ test('unknown device, undecodable payload and out-of-range value go to the dead 
     assertError(assert, r, 404);
 });
 
+test('a batch with one uplink whose Datastream is gone: the others are stored, that one is dead-lettered with the reason', { timeout: 60000 }, async () => {
+    const good = await thingWith('batch-good', [['distance', 'mm']]);
+    const gone = await thingWith('batch-gone', [['distance', 'mm'], ['battery', '%']]);
+    const GOOD = '24E1247100000500', GONE = '24E1247100000501';
+    let r = await s.post('/api/devices', { devEui: GOOD, decoder: 'milesight-em310-udl', mapping: { distance: { datastream: good.ids.distance } } });
+    assert.equal(r.status, 201, r.text);
+    r = await s.post('/api/devices', { devEui: GONE, decoder: 'milesight-em310-udl',
+        mapping: { distance: { datastream: gone.ids.distance }, battery: { datastream: gone.ids.battery } } });
+    assert.equal(r.status, 201, r.text);
+    r = await s.request('DELETE', `Datastreams(${gone.ids.battery})`);
+    assert.equal(r.status, 200, r.text);
+    const letters = async () => (await s.getJson('/api/dead-letters?$top=1000')).value;
+    const n0 = (await letters()).length;
+    // 200 uplinks of the good device and one of the other, published at
+    // once so that they arrive in the same batches.
+    const msgs = [];
+    let topic;
+    for (let fCnt = 0; fCnt < 200; fCnt++) {
+        const c = chirpstack(GOOD, fCnt, 85, '01755A 03825E01 040000', { time: new Date(Date.UTC(2025, 7, 1) + fCnt * 1000).toISOString() });
+        topic = c.topic;
+        msgs.push(c.msg);
+    }
+    const bad = chirpstack(GONE, 1, 85, '01755A 03825E01 040000');
+    await Promise.all([publishLines(topic, msgs), publish(bad.topic, bad.msg)]);
+    await waitFor(async () => (await s.count(`Datastreams(${good.ids.distance})/Observations`)) === 200,
+        { timeoutMs: 20000, what: '200 uplinks stored' });
+    await waitFor(async () => (await letters()).length > n0, { timeoutMs: 10000, what: 'the dead letter' });
+    const l = (await letters()).find((x) => JSON.parse(x.payload).deviceInfo?.devEui === GONE.toLowerCase());
+    assert.ok(l, 'a dead letter for the uplink with the deleted Datastream');
+    assert.match(l.reason, new RegExp(`Datastream|${gone.ids.battery}`), l.reason);
+    await sleep(300);
+    assert.equal(await s.count(`Datastreams(${good.ids.distance})/Observations`), 200, 'each stored once');
+});
+
 test('a broker restart in the middle of 300 uplinks: every acknowledged uplink is stored exactly once', { timeout: ASAN ? 240000 : 120000 }, async () => {
     const { ids } = await thingWith('stream-bin', [['distance', 'mm']]);
     const EUI = '24E1247100000300';
