@@ -41,6 +41,7 @@ typedef struct Config {
     char ingest_mqtt_topics[512];   /* comma-separated topic filters */
     int64_t ingest_mqtt_clients;    /* parallel connections to the LoRaWAN broker */
     int64_t ingest_mqtt_shared;     /* 1 = one $share/klammer/ subscription for all of them */
+    int64_t ingest_mqtt_inflight;   /* uplinks in flight (and being stored) per connection */
     char ingest_webhook_token[256]; /* shared secret of POST /api/ingest/tts, "" = none */
     char out[512];                  /* klammer export: file to write, "-" = standard output */
     char in[512];                   /* klammer import: file to read, "-" = standard input */
