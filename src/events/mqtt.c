@@ -387,10 +387,6 @@ struct MqttSink {
         dead_lettered, ignored, duplicates;
     atomic_int_fast64_t inflight; /* published and not yet acknowledged */
 
-    MqttMessageFn message; /* subscriber mode, or NULL */
-    char *topics[8];       /* subscriber mode: topic filters, owned */
-    size_t ntopics;
-
     /* Network thread only. */
     unsigned backoff;
     struct {
@@ -488,12 +484,6 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     m->last_error[0] = '\0';
     pthread_mutex_unlock(&m->mu);
     LOG(LOG_INFO, "msg=\"mqtt connected\" url=\"%s\" client_id=\"%s\"", m->url, m->client_id);
-    if (m->message) {
-        rc = mosquitto_subscribe_multiple(mosq, NULL, (int)m->ntopics, m->topics, 1, 0, NULL);
-        if (rc)
-            set_error(m, "subscribe failed: %s", mosquitto_strerror(rc));
-        return;
-    }
     /* The session is persistent, but subscribing again is harmless and
      * covers a broker that lost it.  No-local: our own notifications are not
      * create requests; retained messages on these topics are not either. */
@@ -630,16 +620,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     MqttSink *m = obj;
     if (strcmp(msg->topic, SELECT_TOPIC) == 0) {
         take_selects(m, msg);
-        return;
-    }
-    if (m->message) {
-        /* Subscriber mode: the handler stores or dead-letters the message
-         * (and recognises redeliveries itself) before we return. */
-        atomic_fetch_add(&m->received, 1);
-        if (m->message(m->data, msg->topic, msg->payload, (size_t)msg->payloadlen))
-            atomic_fetch_add(&m->dropped, 1);
-        else
-            atomic_fetch_add(&m->created, 1);
         return;
     }
     if (!m->create)
@@ -806,9 +786,6 @@ MqttSink *events_mqtt_new(const MqttConfig *cfg, Err *err)
     m->create = cfg->create;
     m->dead_letter = cfg->dead_letter;
     m->data = cfg->data;
-    m->message = cfg->message;
-    for (size_t i = 0; m->message && i < cfg->ntopics && i < 8; i++)
-        m->topics[m->ntopics++] = xstrdup(cfg->topics[i]);
     m->backoff = 1;
     for (int i = 0; i < RING; i++)
         m->ring[i].mid = -1;
@@ -901,8 +878,6 @@ void events_mqtt_free(MqttSink *m)
     free(m->url);
     free(m->host);
     free(m->client_id);
-    for (size_t i = 0; i < m->ntopics; i++)
-        free(m->topics[i]);
     free(m);
 }
 

@@ -66,6 +66,8 @@ static int pg_err(StoreConn *c, const PGresult *res, Err *err)
     text[strcspn(text, "\n")] = '\0';
     /* Class 08 (connection), 57P0x (shutdown, restart), 53 (resources),
      * 40001/40P01 (serialization, deadlock): try again later. */
+    if (state && strcmp(state, "23505") == 0) /* unique_violation */
+        return err_set(err, ERR_CONFLICT, NULL, "database error: %s", text);
     if (conn_lost(c) || (state && (strncmp(state, "08", 2) == 0 ||
                                    strncmp(state, "57P", 3) == 0 ||
                                    strncmp(state, "53", 2) == 0 ||
@@ -384,11 +386,52 @@ static void pg_close(StoreConn *c)
     c->pg = NULL;
 }
 
+/* ====================================================== id counters */
+
+/* The identity sequence of table's id column (?1 = table). */
+#define SEQ "CAST(pg_get_serial_sequence(?1, 'id') AS regclass)"
+
+static int pg_ids_next(StoreConn *c, const char *table, int64_t *next, Err *err)
+{
+    StoreStmt *st;
+    int rc = store_stmt(c, "SELECT coalesce(pg_sequence_last_value(" SEQ "), 0) + 1", &st, err);
+    if (rc)
+        return rc;
+    stmt_bind_str(st, 1, table);
+    int step = stmt_step(st, err);
+    if (step == STORE_ROW)
+        *next = stmt_col_int(st, 0);
+    stmt_reset(st);
+    return step < 0 ? step : 0;
+}
+
+/* Rows inserted with their own id leave the sequence behind: raise it. */
+static int pg_ids_raise(StoreConn *c, const char *table, int64_t next, Err *err)
+{
+    Buf sql;
+    buf_init(&sql);
+    buf_puts(&sql, "SELECT setval(" SEQ ", m, true) FROM (SELECT GREATEST(CAST(?2 AS BIGINT) - 1,"
+                   " coalesce(pg_sequence_last_value(" SEQ "), 0), (SELECT coalesce(max(id), 0)"
+                   " FROM ");
+    buf_puts(&sql, table);
+    buf_puts(&sql, ")) AS m) x WHERE m >= 1");
+    StoreStmt *st;
+    int rc = store_stmt(c, sql.data, &st, err);
+    buf_fini(&sql);
+    if (rc)
+        return rc;
+    stmt_bind_str(st, 1, table);
+    stmt_bind_int(st, 2, next);
+    int step = stmt_step(st, err);
+    stmt_reset(st);
+    return step < 0 ? step : 0;
+}
+
 static const StoreBackend pg_backend = {
     pg_prepare,  pg_finalize, pg_reset,    pg_bind_null, pg_bind_int,
     pg_bind_real, pg_bind_text, pg_bind_blob, pg_step,   pg_col_type,
     pg_col_int,  pg_col_real, pg_col_text, pg_col_blob,  pg_changes,
-    pg_exec,     pg_in_transaction, pg_close,
+    pg_exec,     pg_in_transaction, pg_close, pg_ids_next, pg_ids_raise,
 };
 
 /* ids_source: the JSON array of ids bound as ?1, with 0-based positions. */

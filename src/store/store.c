@@ -131,7 +131,7 @@ void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v)
 
 /* ============================================================ open/close */
 
-bool store_is_pg_url(const char *path)
+bool store_db_is_url(const char *path)
 {
     return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
 }
@@ -144,7 +144,7 @@ static void configure_sqlite(void)
 /* Opens one connection of the store's backend. */
 static int conn_open(const StoreConfig *cfg, StoreConn **out, Err *err)
 {
-    if (store_is_pg_url(cfg->path))
+    if (store_db_is_url(cfg->path))
         return store_pg_conn_open(cfg->path, out, err);
     return store_conn_open(cfg->path, cfg->sync_full, out, err);
 }
@@ -163,7 +163,7 @@ int store_open(const StoreConfig *cfg, Store **out, Err *err)
     if (conn_open(cfg, &s->writer_conn, err))
         goto fail;
     s->ops = s->writer_conn->ops;
-    if (store_is_pg_url(cfg->path) ? store_pg_migrate(s->writer_conn, err)
+    if (store_db_is_url(cfg->path) ? store_pg_migrate(s->writer_conn, err)
                                    : store_sqlite_migrate(s->writer_conn, err))
         goto fail;
     s->npool = cfg->read_conns > 0 ? cfg->read_conns : 4;

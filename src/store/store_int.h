@@ -24,7 +24,11 @@
 #define STMT_CACHE_BUCKETS 256
 #define STMT_CACHE_MAX 512
 
-/* Results of stmt_step (errors are negative ERR_* codes). */
+/*
+ * Results of stmt_step (errors are negative ERR_* codes: ERR_CONFLICT for a
+ * duplicate key, ERR_UNAVAILABLE when the database is busy or unreachable,
+ * else ERR_STORAGE).
+ */
 enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 typedef struct StoreStmt StoreStmt;
@@ -109,6 +113,13 @@ struct StoreBackend {
     int (*exec)(StoreConn *c, const char *sql, Err *err); /* SQL script without parameters */
     bool (*in_transaction)(StoreConn *c); /* false after the backend aborted it */
     void (*close)(StoreConn *c);          /* closes the connection (not the cache) */
+    /* The id the database would give the next row of table (restore.c). */
+    int (*ids_next)(StoreConn *c, const char *table, int64_t *next, Err *err);
+    /*
+     * Makes the ids table gives from now on larger than every id in it and
+     * at least next (0 = no minimum).
+     */
+    int (*ids_raise)(StoreConn *c, const char *table, int64_t next, Err *err);
 };
 
 /* The statement handle; each backend keeps its own fields. */
@@ -169,9 +180,6 @@ int store_sqlite_migration_count(void);
 const char *store_sqlite_migration(int i);
 int store_pg_migration_count(void);
 const char *store_pg_migration(int i);
-
-/* True when path names a PostgreSQL database (postgresql:// or postgres:// URL). */
-bool store_is_pg_url(const char *path);
 
 /* Opens one SQLite connection with the project's pragmas. */
 int store_conn_open(const char *path, bool sync_full, StoreConn **out, Err *err);

@@ -74,6 +74,7 @@ static void run_batch(Store *s, StoreJob *batch)
 static void *writer_main(void *arg)
 {
     Store *s = arg;
+    pthread_setname_np(pthread_self(), "klammer-writer"); /* top -H, perf */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stopping)
