@@ -261,8 +261,15 @@ static void pg_bind_real(StoreStmt *st, int i, double v)
         snprintf(b, 32, "NaN");
     else if (isinf(v))
         snprintf(b, 32, "%sInfinity", v < 0 ? "-" : "");
-    else
-        snprintf(b, 32, "%.17g", v);
+    else {
+        /* The shortest of 15, 16, 17 digits that reads back as v: a result
+         * stored as text then reads as SQLite writes the number ("0.1"). */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(b, 32, "%.*g", prec, v);
+            if (strtod(b, NULL) == v)
+                break;
+        }
+    }
 }
 
 static void pg_bind_text(StoreStmt *st, int i, const char *s, size_t n)
@@ -491,6 +498,11 @@ int store_pg_conn_open(const char *url, StoreConn **out, Err *err)
 fail:
     store_conn_close(c);
     return err ? err->code : ERR_STORAGE;
+}
+
+bool store_conn_lost(StoreConn *c)
+{
+    return c->pg && conn_lost(c);
 }
 
 int store_conn_check(StoreConn *c, Err *err)

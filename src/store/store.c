@@ -119,6 +119,26 @@ int store_exec(StoreConn *c, const char *sql, Err *err)
     return c->ops->exec(c, sql, err);
 }
 
+int store_begin(StoreConn *c, const char *sql, Err *err)
+{
+    Err e;
+    err_init(&e);
+    int rc = store_conn_check(c, &e);
+    if (!rc)
+        rc = store_step_cached(c, sql, &e);
+    if (rc && store_conn_lost(c)) {
+        /* libpq learns that the server ended the session only when it
+         * uses it: nothing has run yet, so a new session may begin. */
+        err_init(&e);
+        rc = store_conn_check(c, &e);
+        if (!rc)
+            rc = store_step_cached(c, sql, &e);
+    }
+    if (rc)
+        err_set(err, e.code, e.field[0] ? e.field : NULL, "%s", e.msg);
+    return rc;
+}
+
 void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v)
 {
     switch (v->type) {
@@ -218,7 +238,7 @@ int store_read_begin(Store *s, StoreConn **out, Err *err)
     StoreConn *c = s->free_list;
     s->free_list = c->next_free;
     pthread_mutex_unlock(&s->pool_mu);
-    if (store_conn_check(c, err) || store_step_cached(c, c->dialect->begin_read, err)) {
+    if (store_begin(c, c->dialect->begin_read, err)) {
         store_read_end(s, c);
         return err->code;
     }

@@ -190,6 +190,16 @@ int store_pg_conn_open(const char *url, StoreConn **out, Err *err);
  * cache is dropped with it).  ERR_UNAVAILABLE while the database is down.
  */
 int store_conn_check(StoreConn *c, Err *err);
+/* PostgreSQL: true when c's session has ended (false on SQLite). */
+bool store_conn_lost(StoreConn *c);
+
+/*
+ * Begins a transaction with sql (the dialect's begin_read or begin_write)
+ * on a live session: a session the server ended since its last use (a
+ * restart) is replaced once before the error counts.
+ */
+int store_begin(StoreConn *c, const char *sql, Err *err);
+
 /* Apply the pending migrations (sqlite.c, pg.c). */
 int store_sqlite_migrate(StoreConn *c, Err *err);
 int store_pg_migrate(StoreConn *c, Err *err);
