@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "events/events.h"
+#include "events/mqtt_link.h"
 #include "events/mqtt_wire.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -45,7 +46,6 @@
 
 #define KEEPALIVE 30            /* seconds */
 #define CONNECT_TIMEOUT_MS 10000
-#define BACKOFF_MAX 30
 #define MAX_PACKET (1u << 20)   /* largest PUBLISH we accept (uplinks are ~1-3 kB) */
 #define TOPICS_MAX 8
 #define WORKERS_MAX 4           /* threads storing batches at once */
@@ -76,20 +76,17 @@ struct MqttIn {
     size_t nworkers, nworkers_max;
     int wake_fd;            /* eventfd: a worker finished, or stop */
 
-    /* under mu: the ring, the state, the counters */
-    pthread_mutex_t mu;
+    /* under link.mu: the ring, the state, the counters; link.cv: an item
+     * done, or stop */
+    MqttLink link;
     pthread_cond_t work_cv; /* workers: an item to take, or quit */
-    pthread_cond_t cv;      /* network thread: an item done, or stop */
     Item *ring;
     size_t cap;
     uint64_t head, next, tail; /* head..next taken by workers, next..tail waiting */
-    bool stopping, quit;
-    bool connected;
-    char last_error[192];
+    bool quit;
     uint64_t connects, received, created, dropped;
 
     /* the connection (network thread only) */
-    unsigned backoff;
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
@@ -102,35 +99,11 @@ struct MqttIn {
     bool ping_out;
 };
 
-static void set_error(MqttIn *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(MqttIn *m, const char *fmt, ...)
-{
-    char msg[192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    pthread_mutex_lock(&m->mu);
-    bool same = strcmp(m->last_error, msg) == 0;
-    snprintf(m->last_error, sizeof m->last_error, "%s", msg);
-    pthread_mutex_unlock(&m->mu);
-    if (!same)
-        LOG(LOG_WARN, "msg=\"lorawan mqtt: %s\" client_id=%s", msg, m->client_id);
-}
-
 static double elapsed(const struct timespec *since)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-static bool stopping(MqttIn *m)
-{
-    pthread_mutex_lock(&m->mu);
-    bool s = m->stopping;
-    pthread_mutex_unlock(&m->mu);
-    return s;
 }
 
 /* ------------------------------------------------------------- workers */
@@ -145,10 +118,10 @@ static void *worker(void *arg)
     pthread_setname_np(pthread_self(), "klammer-ingest");
     size_t share = m->cap / m->nworkers_max;
     MqttInMsg *msgs = xcalloc(share ? share : 1, sizeof *msgs);
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
     for (;;) {
         while (!m->quit && m->next == m->tail)
-            pthread_cond_wait(&m->work_cv, &m->mu);
+            pthread_cond_wait(&m->work_cv, &m->link.mu);
         if (m->next == m->tail)
             break;
         uint64_t first = m->next;
@@ -157,20 +130,20 @@ static void *worker(void *arg)
             Item *it = &m->ring[m->next++ % m->cap];
             msgs[n++] = (MqttInMsg){it->topic, it->payload, it->len};
         }
-        pthread_mutex_unlock(&m->mu);
+        pthread_mutex_unlock(&m->link.mu);
         size_t dropped = m->handle(m->data, msgs, n);
-        pthread_mutex_lock(&m->mu);
+        pthread_mutex_lock(&m->link.mu);
         for (size_t i = 0; i < n; i++)
             m->ring[(first + i) % m->cap].done = true;
         m->dropped += dropped;
         m->created += n - dropped;
-        pthread_cond_broadcast(&m->cv);
+        pthread_cond_broadcast(&m->link.cv);
         uint64_t one = 1;
         if (write(m->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
             LOG(LOG_ERROR, "msg=\"lorawan mqtt: cannot wake the network thread\" error=\"%s\"",
                 strerror(errno));
     }
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
     free(msgs);
     return NULL;
 }
@@ -202,7 +175,7 @@ static int tcp_connect(MqttIn *m)
     hints.ai_socktype = SOCK_STREAM;
     int g = getaddrinfo(m->host, port, &hints, &res);
     if (g) {
-        set_error(m, "cannot resolve %s: %s", m->host, gai_strerror(g));
+        mqtt_link_error(&m->link, "cannot resolve %s: %s", m->host, gai_strerror(g));
         return -1;
     }
     int fd = -1, err = 0;
@@ -229,7 +202,7 @@ static int tcp_connect(MqttIn *m)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        set_error(m, "cannot reach the broker at %s:%d: %s", m->host, m->port, strerror(err));
+        mqtt_link_error(&m->link, "cannot reach the broker at %s:%d: %s", m->host, m->port, strerror(err));
         return -1;
     }
     int one = 1;
@@ -253,9 +226,9 @@ static void ssl_error(MqttIn *m, const char *what)
     ERR_clear_error();
     long v = m->ssl ? SSL_get_verify_result(m->ssl) : X509_V_OK;
     if (v != X509_V_OK)
-        set_error(m, "%s: certificate: %s", what, X509_verify_cert_error_string(v));
+        mqtt_link_error(&m->link, "%s: certificate: %s", what, X509_verify_cert_error_string(v));
     else
-        set_error(m, "%s: %s", what, msg[0] ? msg : "connection closed");
+        mqtt_link_error(&m->link, "%s: %s", what, msg[0] ? msg : "connection closed");
 }
 
 /* TLS handshake on the connected socket, with the broker's name checked. */
@@ -312,7 +285,7 @@ static int flush_some(MqttIn *m)
             if (w < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                     return 0;
-                set_error(m, "connection to %s:%d lost: %s", m->host, m->port, strerror(errno));
+                mqtt_link_error(&m->link, "connection to %s:%d lost: %s", m->host, m->port, strerror(errno));
                 return -1;
             }
         }
@@ -352,7 +325,7 @@ static int read_some(MqttIn *m)
         if (r < 0 && (errno == EAGAIN || errno == EINTR))
             return 0;
         if (r <= 0) {
-            set_error(m, "connection to %s:%d lost: %s", m->host, m->port,
+            mqtt_link_error(&m->link, "connection to %s:%d lost: %s", m->host, m->port,
                       r == 0 ? "closed by the broker" : strerror(errno));
             return -1;
         }
@@ -370,12 +343,12 @@ static int await_packet(MqttIn *m, MqwPacket *pk, size_t *used, const struct tim
         if (st == MQW_OK)
             return 0;
         if (st == MQW_MALFORMED) {
-            set_error(m, "malformed packet from the broker: %s", why);
+            mqtt_link_error(&m->link, "malformed packet from the broker: %s", why);
             return -1;
         }
         double left = CONNECT_TIMEOUT_MS / 1000.0 - elapsed(t0);
-        if (left <= 0 || stopping(m)) {
-            set_error(m, "no CONNACK from the broker at %s:%d", m->host, m->port);
+        if (left <= 0 || mqtt_link_stopping(&m->link)) {
+            mqtt_link_error(&m->link, "no CONNACK from the broker at %s:%d", m->host, m->port);
             return -1;
         }
         if (flush_some(m))
@@ -398,7 +371,7 @@ static void consume(MqttIn *m, size_t used)
 /* Sends the PUBACKs of the finished messages at the head of the ring, in order. */
 static void collect_done(MqttIn *m)
 {
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
     while (m->head < m->next && m->ring[m->head % m->cap].done) {
         Item *it = &m->ring[m->head % m->cap];
         if (it->mid)
@@ -408,14 +381,14 @@ static void collect_done(MqttIn *m)
         memset(it, 0, sizeof *it);
         m->head++;
     }
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
 }
 
 /* Puts a received PUBLISH into the ring for the workers. */
 static int take_publish(MqttIn *m, const MqwPacket *pk)
 {
     if (pk->qos == 2) {
-        set_error(m, "the broker sent QoS 2 on a QoS 1 subscription");
+        mqtt_link_error(&m->link, "the broker sent QoS 2 on a QoS 1 subscription");
         return -1;
     }
     Item it = {xmalloc(pk->topic_len + 1), xmalloc(pk->payload_len + 1),
@@ -424,11 +397,11 @@ static int take_publish(MqttIn *m, const MqwPacket *pk)
     it.topic[pk->topic_len] = '\0';
     memcpy(it.payload, pk->payload, pk->payload_len);
     it.payload[pk->payload_len] = '\0';
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
     m->ring[m->tail++ % m->cap] = it;
     m->received++;
     pthread_cond_signal(&m->work_cv);
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
     return 0;
 }
 
@@ -436,9 +409,9 @@ static int take_publish(MqttIn *m, const MqwPacket *pk)
 static int handle_packets(MqttIn *m)
 {
     for (;;) {
-        pthread_mutex_lock(&m->mu);
+        pthread_mutex_lock(&m->link.mu);
         bool full = m->tail - m->head >= m->cap;
-        pthread_mutex_unlock(&m->mu);
+        pthread_mutex_unlock(&m->link.mu);
         if (full)
             return 0;
         MqwPacket pk;
@@ -449,7 +422,7 @@ static int handle_packets(MqttIn *m)
         if (st == MQW_MORE)
             return 0;
         if (st == MQW_MALFORMED) {
-            set_error(m, "malformed packet from the broker: %s", why);
+            mqtt_link_error(&m->link, "malformed packet from the broker: %s", why);
             return -1;
         }
         int rc = 0;
@@ -460,18 +433,18 @@ static int handle_packets(MqttIn *m)
         case MQW_SUBACK:
             for (size_t i = 0; i < pk.ncodes; i++)
                 if (pk.codes[i] >= 0x80)
-                    set_error(m, "the broker refused the subscription to %s: %s",
+                    mqtt_link_error(&m->link, "the broker refused the subscription to %s: %s",
                               i < m->ntopics ? m->topics[i] : "?", mqw_reason_name(pk.codes[i]));
             break;
         case MQW_PINGRESP:
             m->ping_out = false;
             break;
         case MQW_DISCONNECT:
-            set_error(m, "the broker closed the connection: %s", mqw_reason_name(pk.reason));
+            mqtt_link_error(&m->link, "the broker closed the connection: %s", mqw_reason_name(pk.reason));
             rc = -1;
             break;
         default: /* PUBACK (we publish nothing), a second CONNACK */
-            set_error(m, "unexpected packet type %d from the broker", pk.type);
+            mqtt_link_error(&m->link, "unexpected packet type %d from the broker", pk.type);
             rc = -1;
         }
         consume(m, used);
@@ -496,20 +469,18 @@ static void session(MqttIn *m)
     if (await_packet(m, &pk, &used, &t0))
         return;
     if (pk.type != MQW_CONNACK) {
-        set_error(m, "the broker answered CONNECT with packet type %d", pk.type);
+        mqtt_link_error(&m->link, "the broker answered CONNECT with packet type %d", pk.type);
         return;
     }
     if (pk.reason != 0) {
-        set_error(m, "the broker refused the connection: %s", mqw_reason_name(pk.reason));
+        mqtt_link_error(&m->link, "the broker refused the connection: %s", mqw_reason_name(pk.reason));
         return;
     }
     consume(m, used);
-    pthread_mutex_lock(&m->mu);
-    m->connected = true;
+    pthread_mutex_lock(&m->link.mu);
     m->connects++;
-    m->last_error[0] = '\0';
-    pthread_mutex_unlock(&m->mu);
-    m->backoff = 1;
+    pthread_mutex_unlock(&m->link.mu);
+    mqtt_link_connected(&m->link, true);
     LOG(LOG_INFO, "msg=\"lorawan mqtt connected\" url=%s client_id=%s session_present=%d",
         m->url, m->client_id, pk.session_present);
     /* Subscribing again to a kept session changes nothing and covers a
@@ -519,10 +490,10 @@ static void session(MqttIn *m)
     bool draining = false;
     for (;;) {
         collect_done(m);
-        pthread_mutex_lock(&m->mu);
-        bool stop = m->stopping, full = m->tail - m->head >= m->cap;
+        pthread_mutex_lock(&m->link.mu);
+        bool stop = m->link.stopping, full = m->tail - m->head >= m->cap;
         bool idle = m->head == m->tail;
-        pthread_mutex_unlock(&m->mu);
+        pthread_mutex_unlock(&m->link.mu);
         if (stop && !draining) {
             /* Stop reading; what is in the ring is finished and acknowledged. */
             draining = true;
@@ -546,7 +517,7 @@ static void session(MqttIn *m)
                 m->ping_out = true;
                 clock_gettime(CLOCK_MONOTONIC, &m->ping_sent);
             } else if (elapsed(&m->ping_sent) >= KEEPALIVE) {
-                set_error(m, "no PINGRESP from the broker within %d s", KEEPALIVE);
+                mqtt_link_error(&m->link, "no PINGRESP from the broker within %d s", KEEPALIVE);
                 return;
             }
         }
@@ -579,8 +550,8 @@ static void session(MqttIn *m)
 static void session_end(MqttIn *m)
 {
     conn_close(m);
-    pthread_mutex_lock(&m->mu);
-    m->connected = false;
+    pthread_mutex_lock(&m->link.mu);
+    m->link.connected = false;
     for (uint64_t i = m->next; i < m->tail; i++) {
         Item *it = &m->ring[i % m->cap];
         free(it->topic);
@@ -594,7 +565,7 @@ static void session_end(MqttIn *m)
             busy = !m->ring[i % m->cap].done;
         if (!busy)
             break;
-        pthread_cond_wait(&m->cv, &m->mu);
+        pthread_cond_wait(&m->link.cv, &m->link.mu);
     }
     for (uint64_t i = m->head; i < m->tail; i++) {
         Item *it = &m->ring[i % m->cap];
@@ -603,31 +574,19 @@ static void session_end(MqttIn *m)
         memset(it, 0, sizeof *it);
     }
     m->head = m->next = m->tail;
-    pthread_mutex_unlock(&m->mu);
-}
-
-static void backoff_wait(MqttIn *m)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += m->backoff;
-    pthread_mutex_lock(&m->mu);
-    while (!m->stopping && pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&m->mu);
-    m->backoff = m->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : m->backoff * 2;
+    pthread_mutex_unlock(&m->link.mu);
 }
 
 static void *run(void *arg)
 {
     MqttIn *m = arg;
     pthread_setname_np(pthread_self(), "klammer-mqtt-in");
-    while (!stopping(m)) {
+    while (!mqtt_link_stopping(&m->link)) {
         session(m);
         session_end(m);
-        if (stopping(m))
+        if (mqtt_link_stopping(&m->link))
             break;
-        backoff_wait(m);
+        mqtt_link_backoff(&m->link);
     }
     return NULL;
 }
@@ -639,12 +598,8 @@ MqttIn *events_mqtt_in_new(const MqttInConfig *cfg, Err *err)
     char host[256];
     int port;
     bool tls;
-    if (events_mqtt_url_parse(cfg->url, host, sizeof host, &port, &tls, err))
+    if (mqtt_link_target(cfg->url, cfg->client_id, host, sizeof host, &port, &tls, err))
         return NULL;
-    if (!cfg->client_id || !*cfg->client_id) {
-        err_set(err, ERR_CONFIG, "mqtt_client_id", "MQTT needs a client id");
-        return NULL;
-    }
     if (cfg->ntopics == 0 || cfg->ntopics > TOPICS_MAX || !cfg->handle) {
         err_set(err, ERR_CONFIG, "ingest_mqtt_topics", "between 1 and %d topic filters needed",
                 TOPICS_MAX);
@@ -673,10 +628,8 @@ MqttIn *events_mqtt_in_new(const MqttInConfig *cfg, Err *err)
     m->nworkers_max = m->cap < WORKERS_MAX ? m->cap : WORKERS_MAX;
     m->rbuf = xmalloc(MAX_PACKET + 8);
     buf_init(&m->wbuf);
-    m->backoff = 1;
-    pthread_mutex_init(&m->mu, NULL);
+    mqtt_link_init(&m->link, "lorawan mqtt", m->url);
     pthread_cond_init(&m->work_cv, NULL);
-    pthread_cond_init(&m->cv, NULL);
     if (tls) {
         m->ctx = SSL_CTX_new(TLS_client_method());
         if (!m->ctx) {
@@ -723,10 +676,7 @@ void events_mqtt_in_stop(MqttIn *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->mu);
-    m->stopping = true;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    mqtt_link_stop(&m->link);
     if (m->started) {
         uint64_t one = 1;
         if (write(m->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
@@ -738,10 +688,10 @@ void events_mqtt_in_stop(MqttIn *m)
             m->client_id, (unsigned long long)m->received, (unsigned long long)m->created,
             (unsigned long long)m->dropped);
     }
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
     m->quit = true;
     pthread_cond_broadcast(&m->work_cv);
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
     for (size_t i = 0; i < m->nworkers; i++)
         pthread_join(m->workers[i], NULL);
     m->nworkers = 0;
@@ -766,9 +716,8 @@ void events_mqtt_in_free(MqttIn *m)
     free(m->workers);
     free(m->rbuf);
     buf_fini(&m->wbuf);
-    pthread_mutex_destroy(&m->mu);
+    mqtt_link_fini(&m->link);
     pthread_cond_destroy(&m->work_cv);
-    pthread_cond_destroy(&m->cv);
     free(m->url);
     free(m->host);
     free(m->username);
@@ -780,14 +729,11 @@ void events_mqtt_in_free(MqttIn *m)
 
 void events_mqtt_in_stats(MqttIn *m, MqttStats *out)
 {
-    memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&m->mu);
-    out->connected = m->connected;
-    snprintf(out->url, sizeof out->url, "%s", m->url);
-    snprintf(out->last_error, sizeof out->last_error, "%s", m->last_error);
+    mqtt_link_stats(&m->link, out);
+    pthread_mutex_lock(&m->link.mu);
     out->connects = m->connects;
     out->received = m->received;
     out->created = m->created;
     out->dropped = m->dropped;
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
 }
