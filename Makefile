@@ -3,7 +3,7 @@
 # build/fuzz/ (clang, libFuzzer).
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson libmosquitto libpq
+PKGS    := libmicrohttpd sqlite3 jansson libmosquitto openssl libpq
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE

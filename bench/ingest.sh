@@ -17,7 +17,7 @@
 #   KLAMMER_BIN              server binary (build/klammer)
 #   BENCH_INGEST_N           uplinks published (20000; at most 200000)
 #   BENCH_INGEST_DEVICES     registered devices the uplinks come from (100)
-#   BENCH_INGEST_CLIENTS     klammer's --ingest-mqtt-clients (4)
+#   BENCH_INGEST_CLIENTS     klammer's --ingest-mqtt-clients (1)
 #   BENCH_DA_REQUESTS        CreateObservations requests of 10,000 rows (10)
 #   BENCH_SQLITE_ROWS        rows for the SQLite ceiling (200000)
 #   BENCH_INGEST_DB          klammer's --db instead of a fresh SQLite file (bench/run.sh
@@ -37,7 +37,7 @@ OUT=$ROOT/build/bench
 BIN=${KLAMMER_BIN:-$ROOT/build/klammer}
 N=${BENCH_INGEST_N:-20000}
 DEVICES=${BENCH_INGEST_DEVICES:-100}
-CLIENTS=${BENCH_INGEST_CLIENTS:-4}
+CLIENTS=${BENCH_INGEST_CLIENTS:-1}
 DA_REQ=${BENCH_DA_REQUESTS:-10}
 SQLITE_ROWS=${BENCH_SQLITE_ROWS:-200000}
 [ "$N" -le 200000 ] || N=200000
@@ -70,6 +70,14 @@ trap cleanup EXIT INT TERM
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 now() { date +%s.%N; }
+# CPU seconds (user + system) a process has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# CPU seconds per thread name of a process ("name seconds" lines).
+cpu_threads() {
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s\n' "$(cat "$t/comm")" "$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$t/stat")"
+    done | awk '{ s[$1] += $2 } END { for (k in s) printf "%s %.2f\n", k, s[k] }' | sort
+}
 
 # --- the storage ceiling -----------------------------------------------------
 DB=${BENCH_INGEST_DB:-$TMP/k.db}
@@ -119,6 +127,7 @@ count() { curl -s "$H/v1.1/Datastreams($1)/Observations?\$count=true&\$top=0" | 
 
 # --- 1. uplinks end to end ---------------------------------------------------
 log "publishing $N uplinks from $DEVICES devices ($CLIENTS ingest connections)"
+cpu0_k=$(cpu "$KPID"); cpu0_m=$(cpu "$MPID"); cpu_threads "$KPID" >"$TMP/threads0.txt"
 t0=$(now)
 "$OUT/uplink_pub" 127.0.0.1 "$MPORT" "$N" "$DEVICES" >"$TMP/pub.txt" || die "uplink_pub: $(cat "$TMP/pub.txt")"
 stored=0
@@ -129,6 +138,10 @@ while :; do
     sleep 0.05
 done
 t1=$(now)
+cpu_k=$(echo "$(cpu "$KPID") - $cpu0_k" | bc -l); cpu_m=$(echo "$(cpu "$MPID") - $cpu0_m" | bc -l)
+cpu_threads "$KPID" >"$TMP/threads1.txt"
+per_thread=$(join -a 2 -e 0 -o 0,1.2,2.2 "$TMP/threads0.txt" "$TMP/threads1.txt" |
+    awk '{ printf "%s%s %.2f s", sep, $1, $3 - $2; sep = ", " }')
 up_s=$(echo "$t1 - $t0" | bc -l)
 up_rate=$(echo "${stored:-0} / $up_s" | bc)
 pub_rate=$(sed -n 's/.*acked_per_s=\([0-9]*\).*/\1/p' "$TMP/pub.txt")
@@ -170,6 +183,8 @@ echo "| workload | rate | of the storage ceiling ($ceil_name: $ceil_full rows/s)
 echo "| --- | --- | --- |"
 echo "| MQTT uplinks end to end (published -> stored), $stored of $N, $DEVICES devices, $CLIENTS connections | $up_rate uplinks/s | $(pct "$up_rate" "$ceil_full") |"
 echo "| publisher alone: broker acknowledgements | $pub_rate msg/s | |"
+echo "| CPU during the uplinks: klammer / mosquitto, of $(printf '%.1f' "$up_s") s wall on $(nproc) cores | $cpu_k s / $cpu_m s | |"
+echo "| klammer's CPU by thread | $per_thread | |"
 echo "| dataArray: $da_rows rows in $DA_REQ CreateObservations requests of 10,000 | $da_rate obs/s | $(pct "$da_rate" "$ceil_full") |"
 echo "| for reference: the same ceiling with Klammer's statistics trigger | $ceil_trig rows/s | |"
 echo

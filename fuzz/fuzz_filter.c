@@ -6,6 +6,9 @@
  * that agree with the model.  A failure must be ERR_BAD_REQUEST or, at the
  * cap, ERR_TOO_LARGE, with field "$filter", a column inside the text (or
  * just past its end) and a message that is valid UTF-8 for the JSON body.
+ * A parsed filter is compiled to SQL for SQLite and for PostgreSQL: either
+ * an error the API reports or balanced SQL of printable ASCII only, since
+ * every value from the request is a bound parameter.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "query/query.h"
+#include "store/store_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -134,6 +138,36 @@ static int utf8_ok(const char *s)
     return 1;
 }
 
+/* Compiles root for dialect d (no database: the compiler needs none). */
+static void check_sql(Arena *a, const QueryNode *root, const EntityDef *def,
+                      const StoreDialect *d)
+{
+    StoreConn c;
+    memset(&c, 0, sizeof c);
+    c.dialect = d;
+    c.spatial = true;
+    Buf sql;
+    buf_init(&sql);
+    StoreBinds b = {0};
+    Err err;
+    err_init(&err);
+    int rc = store_filter_sql(&c, &sql, &b, a, root, "t", def, &err);
+    if (rc) {
+        check(rc == ERR_TOO_LARGE || rc == ERR_BAD_REQUEST || rc == ERR_NOT_IMPLEMENTED);
+        check(err.code == rc && utf8_ok(err.msg));
+    } else {
+        int depth = 0;
+        for (size_t i = 0; i < sql.len; i++) {
+            unsigned char ch = (unsigned char)sql.data[i];
+            check(ch >= 0x20 && ch < 0x7F);
+            depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+            check(depth >= 0);
+        }
+        check(depth == 0);
+    }
+    buf_fini(&sql);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
@@ -159,6 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(err.code == 0 && root != NULL);
             check(is_bool(root->type));
             check_node(root, def, len);
+            check_sql(&a, root, def, &store_dialect_sqlite);
+            check_sql(&a, root, def, &store_dialect_pg);
         }
         arena_fini(&a);
     }

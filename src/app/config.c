@@ -75,8 +75,12 @@ static const Option options[] = {
     {"ingest_mqtt_topics", STR(ingest_mqtt_topics),
      "application/+/device/+/event/up,v3/+/devices/+/up", 0, 0, "KLAMMER_INGEST_MQTT_TOPICS",
      "comma-separated uplink topic filters (ChirpStack v4, TTS v3)"},
-    {"ingest_mqtt_clients", INT(ingest_mqtt_clients), "4", 1, 64, "KLAMMER_INGEST_MQTT_CLIENTS",
-     "parallel connections to the LoRaWAN broker, each handling a partition of the devices"},
+    {"ingest_mqtt_clients", INT(ingest_mqtt_clients), "1", 1, 64, "KLAMMER_INGEST_MQTT_CLIENTS",
+     "connections to the LoRaWAN broker, each handling a partition of the devices"},
+    {"ingest_mqtt_inflight", INT(ingest_mqtt_inflight), "256", 1, 1024,
+     "KLAMMER_INGEST_MQTT_INFLIGHT",
+     "uplinks per connection stored at once and not yet acknowledged (the MQTT v5 Receive "
+     "Maximum; one worker thread each)"},
     {"ingest_mqtt_shared", OPT_BOOL, offsetof(Config, ingest_mqtt_shared), 0, "false", 0, 1,
      "KLAMMER_INGEST_MQTT_SHARED",
      "use one MQTT v5 shared subscription ($share/klammer/...) for the connections; only with "
@@ -84,6 +88,9 @@ static const Option options[] = {
     {"ingest_webhook_token", STR(ingest_webhook_token), "", 0, 0,
      "KLAMMER_INGEST_WEBHOOK_TOKEN",
      "shared secret of POST /api/ingest/tts (X-Webhook-Token or Authorization: Bearer)"},
+    {"out", STR(out), "-", 0, 0, "KLAMMER_OUT",
+     "klammer export: file to write (- = standard output)"},
+    {"in", STR(in), "-", 0, 0, "KLAMMER_IN", "klammer import: file to read (- = standard input)"},
 };
 
 #define NOPT (sizeof options / sizeof options[0])

@@ -14,6 +14,9 @@
 
 #include "util/err.h"
 
+/* The version klammer reports (export header). */
+#define KLAMMER_VERSION "0.1.0"
+
 typedef struct Config {
     char db[512];        /* SQLite database file or postgresql:// URL */
     char listen[128];    /* ADDR:PORT */
@@ -38,7 +41,10 @@ typedef struct Config {
     char ingest_mqtt_topics[512];   /* comma-separated topic filters */
     int64_t ingest_mqtt_clients;    /* parallel connections to the LoRaWAN broker */
     int64_t ingest_mqtt_shared;     /* 1 = one $share/klammer/ subscription for all of them */
+    int64_t ingest_mqtt_inflight;   /* uplinks in flight (and being stored) per connection */
     char ingest_webhook_token[256]; /* shared secret of POST /api/ingest/tts, "" = none */
+    char out[512];                  /* klammer export: file to write, "-" = standard output */
+    char in[512];                   /* klammer import: file to read, "-" = standard input */
 } Config;
 
 /* Fills cfg with the built-in defaults. */

@@ -349,7 +349,7 @@ bool lorawan_health(Routes *r, Buf *b)
     uint64_t connects = 0;
     for (size_t i = 0; i < r->ningest_mqtt; i++) {
         MqttStats ms;
-        events_mqtt_stats(r->ingest_mqtt[i], &ms);
+        events_mqtt_in_stats(r->ingest_mqtt[i], &ms);
         up += ms.connected;
         connects += ms.connects;
     }
@@ -364,7 +364,7 @@ bool lorawan_health(Routes *r, Buf *b)
     buf_puts(b, ",\"clients\":[");
     for (size_t i = 0; i < r->ningest_mqtt; i++) {
         MqttStats ms;
-        events_mqtt_stats(r->ingest_mqtt[i], &ms);
+        events_mqtt_in_stats(r->ingest_mqtt[i], &ms);
         if (i)
             buf_putc(b, ',');
         buf_puts(b, "{\"url\":");
@@ -403,7 +403,7 @@ bool lorawan_ingest_up(Routes *r)
 {
     for (size_t i = 0; i < r->ningest_mqtt; i++) {
         MqttStats ms;
-        events_mqtt_stats(r->ingest_mqtt[i], &ms);
+        events_mqtt_in_stats(r->ingest_mqtt[i], &ms);
         if (!ms.connected)
             return false;
     }

@@ -1,5 +1,5 @@
 /*
- * main.c - the klammer command: serve, demo, check-config, help.
+ * main.c - the klammer command: serve, demo, check-config, export, import, help.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -13,6 +13,7 @@
 #include "app/config.h"
 #include "app/demo.h"
 #include "app/routes.h"
+#include "app/transfer.h"
 #include "events/events.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -41,6 +42,8 @@ static void usage(FILE *f)
             "  demo          seed the Hagen demo network (once) and serve it with a simulator\n"
             "  check-config  print the effective configuration and exit (2 if invalid)\n"
             "  import-devices FILE  register the LoRaWAN devices of a JSON array (docs/lorawan.md)\n"
+            "  export        write the whole database as SensorThings JSON lines to --out\n"
+            "  import        read an export from --in into a new, empty database\n"
             "  help          this text\n"
             "\n"
             "options (flag, environment variable, meaning); precedence:\n"
@@ -63,7 +66,7 @@ typedef struct App {
     Events *events;
     MqttSink *mqtt;
     Ingest *ingest;             /* LoRaWAN pipeline */
-    MqttSink *ingest_mqtt[64];  /* connections to the LoRaWAN broker */
+    MqttIn *ingest_mqtt[64];    /* connections to the LoRaWAN broker */
     IngestClient ingest_clients[64];
     size_t ningest_mqtt;
     Sta *sta;
@@ -77,6 +80,14 @@ static int mqtt_create(void *data, const char *path, const char *body, int *stat
 {
     App *app = data;
     return http_internal(app->http, "POST", path, body, status, resp);
+}
+
+/* The write path of the LoRaWAN ingest. */
+static int ingest_create(void *data, const char *path, const char *body, IngestTxFn tx,
+                         void *tx_data, int *status, char **resp)
+{
+    App *app = data;
+    return http_internal_tx(app->http, "POST", path, body, tx, tx_data, status, resp);
 }
 
 /* Keeps a rejected MQTT message in the dead-letter store; returns after the commit. */
@@ -94,33 +105,44 @@ static int mqtt_dead_letter(void *data, const char *topic, const void *payload, 
 }
 
 /*
- * One uplink from the LoRaWAN broker, handled before the PUBACK goes out.
+ * Uplinks from the LoRaWAN broker, stored before their PUBACKs go out.
  * Without a shared subscription every connection receives every uplink and
  * handles those of its partition: the devices whose topic segment hashes
  * to its index (so one device always goes through one connection).
  */
-static int ingest_message(void *data, const char *topic, const void *payload, size_t len)
+static size_t ingest_batch(void *data, const MqttInMsg *msgs, size_t n)
 {
     IngestClient *ic = data;
-    if (!ic->shared && ic->n > 1) {
-        IngestTopic t;
-        Err err;
-        err_init(&err);
-        uint32_t h = 2166136261u;
-        if (ingest_parse_topic(topic, &t, &err) == 0)
-            for (size_t i = 0; i < t.device_len; i++)
-                h = (h ^ (unsigned char)(t.device[i] | 0x20)) * 16777619u;
-        if (h % ic->n != ic->index)
-            return 0;
+    IngestMsg *in = xcalloc(n, sizeof *in);
+    IngestResult *res = xcalloc(n, sizeof *res);
+    size_t k = 0, dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ic->shared && ic->n > 1) {
+            IngestTopic t;
+            Err err;
+            err_init(&err);
+            uint32_t h = 2166136261u;
+            if (ingest_parse_topic(msgs[i].topic, &t, &err) == 0)
+                for (size_t j = 0; j < t.device_len; j++)
+                    h = (h ^ (unsigned char)(t.device[j] | 0x20)) * 16777619u;
+            if (h % ic->n != ic->index)
+                continue;
+        }
+        in[k++] = (IngestMsg){NULL, msgs[i].topic, msgs[i].payload, msgs[i].len};
     }
-    IngestResult res;
-    return ingest_uplink(ic->app->ingest, NULL, topic, payload, len, 0, &res);
+    if (k)
+        ingest_uplinks(ic->app->ingest, in, k, 0, res);
+    for (size_t i = 0; i < k; i++)
+        dropped += res[i].outcome == INGEST_FAILED;
+    free(in);
+    free(res);
+    return dropped;
 }
 
 /*
  * The LoRaWAN transports: ingest_mqtt_clients connections to the network
- * server's broker, so that several uplinks are in flight and the writer
- * commits them together.  Each keeps its own persistent session.  With
+ * server's broker, each with ingest_mqtt_inflight uplinks in flight, which
+ * the writer commits together.  Each keeps its own persistent session.  With
  * ingest_mqtt_shared the connections share one MQTT v5 subscription per
  * topic filter ($share/klammer/...) and the broker spreads the uplinks;
  * without (the default) each subscribes normally and handles its partition
@@ -132,7 +154,7 @@ static int ingest_message(void *data, const char *topic, const void *payload, si
 static int ingest_setup(App *app, Err *err)
 {
     Config *cfg = &app->cfg;
-    IngestConfig ic = {app->store, mqtt_create, app};
+    IngestConfig ic = {app->store, ingest_create, app};
     app->ingest = ingest_new(&ic);
     if (!cfg->ingest_mqtt[0])
         return 0;
@@ -155,22 +177,21 @@ static int ingest_setup(App *app, Err *err)
     for (int64_t i = 0; i < cfg->ingest_mqtt_clients; i++) {
         char id[160];
         snprintf(id, sizeof id, "%s-lorawan-%lld", cfg->mqtt_client_id, (long long)i + 1);
-        MqttConfig mc = {cfg->ingest_mqtt,
-                         cfg->ingest_mqtt_username,
-                         cfg->ingest_mqtt_password,
-                         cfg->ingest_mqtt_ca_file,
-                         id,
-                         cfg->mqtt_session_expiry,
-                         NULL,
-                         NULL,
-                         &app->ingest_clients[i],
-                         topics,
-                         nt,
-                         ingest_message};
+        MqttInConfig mc = {cfg->ingest_mqtt,
+                           cfg->ingest_mqtt_username,
+                           cfg->ingest_mqtt_password,
+                           cfg->ingest_mqtt_ca_file,
+                           id,
+                           cfg->mqtt_session_expiry,
+                           topics,
+                           nt,
+                           (int)cfg->ingest_mqtt_inflight,
+                           ingest_batch,
+                           &app->ingest_clients[i]};
         app->ingest_clients[i] = (IngestClient){app, (unsigned)i,
                                                 (unsigned)cfg->ingest_mqtt_clients,
                                                 cfg->ingest_mqtt_shared != 0};
-        MqttSink *m = events_mqtt_new(&mc, err);
+        MqttIn *m = events_mqtt_in_new(&mc, err);
         if (!m)
             return err->code;
         app->ingest_mqtt[app->ningest_mqtt++] = m;
@@ -181,13 +202,13 @@ static int ingest_setup(App *app, Err *err)
 static void ingest_teardown(App *app)
 {
     for (size_t i = 0; i < app->ningest_mqtt; i++)
-        events_mqtt_stop(app->ingest_mqtt[i]);
+        events_mqtt_in_stop(app->ingest_mqtt[i]);
 }
 
 static void ingest_free_all(App *app)
 {
     for (size_t i = 0; i < app->ningest_mqtt; i++)
-        events_mqtt_free(app->ingest_mqtt[i]);
+        events_mqtt_in_free(app->ingest_mqtt[i]);
     app->ningest_mqtt = 0;
     ingest_free(app->ingest);
     app->ingest = NULL;
@@ -219,8 +240,7 @@ static int run(App *app, bool demo)
                          cfg->mqtt_password,  cfg->mqtt_ca_file,
                          cfg->mqtt_client_id, cfg->mqtt_session_expiry,
                          mqtt_create,         mqtt_dead_letter,
-                         app,                 NULL,
-                         0,                   NULL};
+                         app};
         app->mqtt = events_mqtt_new(&mc, &err);
         if (!app->mqtt) {
             LOG(LOG_ERROR, "msg=\"cannot set up MQTT\" mqtt=\"%s\" error=\"%s\"", cfg->mqtt,
@@ -267,7 +287,7 @@ static int run(App *app, bool demo)
     }
 
     for (size_t i = 0; i < app->ningest_mqtt; i++)
-        if (events_mqtt_start(app->ingest_mqtt[i], &err))
+        if (events_mqtt_in_start(app->ingest_mqtt[i], &err))
             LOG(LOG_ERROR, "msg=\"cannot start LoRaWAN MQTT\" error=\"%s\"", err.msg);
     if (app->ningest_mqtt)
         LOG(LOG_INFO, "msg=\"lorawan ingest\" url=\"%s\" clients=%zu topics=\"%s\"",
@@ -376,7 +396,8 @@ int main(int argc, char **argv)
     bool serve = strcmp(cmd, "serve") == 0, demo = strcmp(cmd, "demo") == 0;
     bool check = strcmp(cmd, "check-config") == 0;
     bool import = strcmp(cmd, "import-devices") == 0;
-    if (!serve && !demo && !check && !import) {
+    bool dump = strcmp(cmd, "export") == 0, restore = strcmp(cmd, "import") == 0;
+    if (!serve && !demo && !check && !import && !dump && !restore) {
         fprintf(stderr, "klammer: unknown command '%s' (see klammer --help)\n", cmd);
         return 2;
     }
@@ -412,6 +433,10 @@ int main(int argc, char **argv)
     }
     if (import)
         return import_devices(&app, argv[2]);
+    if (dump)
+        return transfer_export(&app.cfg);
+    if (restore)
+        return transfer_import(&app.cfg);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

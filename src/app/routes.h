@@ -20,7 +20,7 @@ typedef struct Routes {
     MqttSink *mqtt; /* NULL when MQTT is off; borrowed */
     int64_t top_max; /* largest page of /api/dead-letters */
     struct Ingest *ingest;    /* LoRaWAN pipeline, NULL when off; borrowed */
-    MqttSink **ingest_mqtt;   /* connections to the LoRaWAN broker; borrowed */
+    MqttIn **ingest_mqtt;       /* connections to the LoRaWAN broker; borrowed */
     size_t ningest_mqtt;      /* entries of ingest_mqtt */
     const char *webhook_token; /* shared secret of POST /api/ingest/tts, "" = none */
 } Routes;

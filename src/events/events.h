@@ -99,15 +99,22 @@ typedef int (*MqttCreateFn)(void *data, const char *path, const char *body, int 
 typedef int (*MqttDeadLetterFn)(void *data, const char *topic, const void *payload, size_t len,
                                 const char *reason);
 
+/* A message received by the ingest subscriber; borrowed for the call. */
+typedef struct MqttInMsg {
+    const char *topic;
+    const char *payload; /* NUL-terminated */
+    size_t len;
+} MqttInMsg;
+
 /*
- * Handles one message of a subscriber-mode client (topic and payload
- * borrowed for the call).  Runs on the client's network thread, one message
- * at a time; return only once the message is stored or kept elsewhere
- * (dead letters): the broker is acknowledged afterwards.  Returns 0, or an
- * ERR_* when the message was neither stored nor kept (it is acknowledged
- * anyway and counted as dropped).
+ * Handles msgs[0..n) of the ingest subscriber.  Runs on one of the
+ * subscriber's worker threads, several at once; return only once every
+ * message is stored or kept elsewhere (dead letters): the broker is
+ * acknowledged afterwards.  Returns the number of messages that were
+ * neither stored nor kept (they are acknowledged anyway and counted as
+ * dropped).
  */
-typedef int (*MqttMessageFn)(void *data, const char *topic, const void *payload, size_t len);
+typedef size_t (*MqttBatchFn)(void *data, const MqttInMsg *msgs, size_t n);
 
 typedef struct MqttConfig {
     const char *url;            /* mqtt://host[:port] (1883) or mqtts://host[:port] (8883) */
@@ -119,14 +126,6 @@ typedef struct MqttConfig {
     MqttCreateFn create;        /* NULL = creating through MQTT is off (no subscription) */
     MqttDeadLetterFn dead_letter; /* where rejected messages go; NULL = only logged */
     void *data;                 /* passed to create and dead_letter; borrowed, must outlive the sink */
-    /* Subscriber mode (LoRaWAN ingest): when message is set, the client
-     * subscribes to topics[0..ntopics) at QoS 1 instead of the §14.3 create
-     * topics and the $select topic list, and hands every message received to
-     * message on the network thread; the PUBACK goes out after it returns.
-     * create and dead_letter are unused then.  Strings are copied. */
-    const char *const *topics;  /* topic filters, e.g. "$share/klammer/v3/+/devices/+/up" */
-    size_t ntopics;             /* entries of topics (at most 8) */
-    MqttMessageFn message;      /* NULL = the SensorThings sink described above */
 } MqttConfig;
 
 /* State and counters of the sink, for the health endpoint and metrics. */
@@ -178,6 +177,51 @@ void events_mqtt_sink(void *data, const Event *ev);
 
 /* Copies the current state and counters into *out. */
 void events_mqtt_stats(MqttSink *m, MqttStats *out);
+
+/* ------------------------------------- the ingest subscriber (mqtt_in.c) */
+
+/*
+ * A subscriber that keeps up to `inflight` QoS 1 messages in flight (the
+ * Receive Maximum it gives the broker), stores them in batches on a few
+ * worker threads through handle, and acknowledges each only after handle
+ * has returned, in the order they arrived.  Persistent session under client_id;
+ * reconnects with backoff (1, 2, 4 ... 30 s) whenever the broker goes away.
+ */
+typedef struct MqttIn MqttIn;
+
+typedef struct MqttInConfig {
+    const char *url;          /* mqtt://host[:port] or mqtts://host[:port] */
+    const char *username;     /* NULL or "" = none; strings are copied */
+    const char *password;
+    const char *ca_file;      /* PEM CA for mqtts://; NULL or "" = system CAs */
+    const char *client_id;    /* the broker keeps the session under it */
+    int64_t session_expiry;   /* seconds the session outlives a disconnect */
+    const char *const *topics; /* topic filters subscribed at QoS 1 */
+    size_t ntopics;           /* 1..8 */
+    int inflight;             /* messages in flight: the Receive Maximum (1..1024) */
+    MqttBatchFn handle;       /* stores a batch of messages */
+    void *data;               /* passed to handle; must outlive the subscriber */
+} MqttInConfig;
+
+/* Checks cfg (URL, client id, topics, CA file); NULL with err on error. */
+MqttIn *events_mqtt_in_new(const MqttInConfig *cfg, Err *err);
+
+/* Starts the threads; connecting happens in the background.  Errors: ERR_IO. */
+int events_mqtt_in_start(MqttIn *m, Err *err);
+
+/*
+ * Stops reading, lets the messages in the ring be stored and acknowledged,
+ * disconnects normally (the broker keeps the session and queues what comes
+ * next) and joins the threads.  Accepts NULL; idempotent.
+ */
+void events_mqtt_in_stop(MqttIn *m);
+
+/* Stops (if needed) and frees.  Accepts NULL. */
+void events_mqtt_in_free(MqttIn *m);
+
+/* State and counters: connected, url, last_error, connects, received, created
+ * (stored or dead-lettered), dropped. */
+void events_mqtt_in_stats(MqttIn *m, MqttStats *out);
 
 /* ------------------------------------------- pure parts of the MQTT sink */
 

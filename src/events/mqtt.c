@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "events/events.h"
+#include "events/mqtt_link.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
@@ -45,7 +46,6 @@
 #define SELECT_MAX 4096 /* most $select filters we keep track of */
 #define RING 1024       /* recently stored messages remembered for redelivery */
 #define KEEPALIVE 30    /* seconds */
-#define BACKOFF_MAX 30  /* seconds */
 
 /* ================================================================ topics */
 
@@ -376,23 +376,14 @@ struct MqttSink {
 
     pthread_t thread;
     bool running;          /* thread started and not yet joined */
-    pthread_mutex_t mu;    /* guards the fields below up to the counters */
-    pthread_cond_t cv;     /* wakes the backoff sleep on stop */
-    bool stopping;
-    bool connected;
-    char last_error[192];
+    MqttLink link;         /* its mu also guards selects */
     SelectSet *selects;
 
     atomic_uint_fast64_t connects, published, acknowledged, dropped, received, created,
         dead_lettered, ignored, duplicates;
     atomic_int_fast64_t inflight; /* published and not yet acknowledged */
 
-    MqttMessageFn message; /* subscriber mode, or NULL */
-    char *topics[8];       /* subscriber mode: topic filters, owned */
-    size_t ntopics;
-
     /* Network thread only. */
-    unsigned backoff;
     struct {
         int mid;
         uint64_t hash;
@@ -413,29 +404,12 @@ static void select_unref(SelectSet *s)
 
 static SelectSet *select_get(MqttSink *m)
 {
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
     SelectSet *s = m->selects;
     if (s)
         atomic_fetch_add(&s->refs, 1);
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
     return s;
-}
-
-static void set_error(MqttSink *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_error(MqttSink *m, const char *fmt, ...)
-{
-    char msg[sizeof m->last_error];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    pthread_mutex_lock(&m->mu);
-    bool same = strcmp(m->last_error, msg) == 0;
-    memcpy(m->last_error, msg, sizeof msg);
-    pthread_mutex_unlock(&m->mu);
-    if (!same)
-        LOG(LOG_WARN, "msg=\"mqtt\" url=\"%s\" error=\"%s\"", m->url, msg);
 }
 
 void events_mqtt_sink(void *data, const Event *ev)
@@ -478,22 +452,12 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     (void)props;
     MqttSink *m = obj;
     if (rc != 0) {
-        set_error(m, "connection refused: %s", mosquitto_reason_string(rc));
+        mqtt_link_error(&m->link, "connection refused: %s", mosquitto_reason_string(rc));
         return;
     }
-    m->backoff = 1;
     atomic_fetch_add(&m->connects, 1);
-    pthread_mutex_lock(&m->mu);
-    m->connected = true;
-    m->last_error[0] = '\0';
-    pthread_mutex_unlock(&m->mu);
+    mqtt_link_connected(&m->link, true);
     LOG(LOG_INFO, "msg=\"mqtt connected\" url=\"%s\" client_id=\"%s\"", m->url, m->client_id);
-    if (m->message) {
-        rc = mosquitto_subscribe_multiple(mosq, NULL, (int)m->ntopics, m->topics, 1, 0, NULL);
-        if (rc)
-            set_error(m, "subscribe failed: %s", mosquitto_strerror(rc));
-        return;
-    }
     /* The session is persistent, but subscribing again is harmless and
      * covers a broker that lost it.  No-local: our own notifications are not
      * create requests; retained messages on these topics are not either. */
@@ -503,11 +467,11 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                                           MQTT_SUB_OPT_NO_LOCAL | MQTT_SUB_OPT_SEND_RETAIN_NEVER,
                                           NULL);
         if (rc)
-            set_error(m, "subscribe failed: %s", mosquitto_strerror(rc));
+            mqtt_link_error(&m->link, "subscribe failed: %s", mosquitto_strerror(rc));
     }
     rc = mosquitto_subscribe_v5(mosq, NULL, SELECT_TOPIC, 1, 0, NULL);
     if (rc)
-        set_error(m, "subscribe failed: %s", mosquitto_strerror(rc));
+        mqtt_link_error(&m->link, "subscribe failed: %s", mosquitto_strerror(rc));
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
@@ -516,12 +480,12 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     (void)mosq;
     (void)props;
     MqttSink *m = obj;
-    pthread_mutex_lock(&m->mu);
-    bool was = m->connected;
-    m->connected = false;
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
+    bool was = m->link.connected;
+    m->link.connected = false;
+    pthread_mutex_unlock(&m->link.mu);
     if (rc != 0)
-        set_error(m, "connection lost: %s", mosquitto_strerror(rc));
+        mqtt_link_error(&m->link, "connection lost: %s", mosquitto_strerror(rc));
     else if (was)
         LOG(LOG_INFO, "msg=\"mqtt disconnected\" url=\"%s\"", m->url);
 }
@@ -535,7 +499,7 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int n, cons
     MqttSink *m = obj;
     for (int i = 0; i < n; i++)
         if (granted[i] >= 0x80)
-            set_error(m, "the broker refused a subscription (reason %d); with the klammer "
+            mqtt_link_error(&m->link, "the broker refused a subscription (reason %d); with the klammer "
                          "plugin as the only ACL, set plugin_opt_acl allow",
                       granted[i]);
 }
@@ -550,7 +514,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
     atomic_fetch_sub(&m->inflight, 1);
     if (reason >= 0x80) {
         atomic_fetch_add(&m->dropped, 1);
-        set_error(m, "the broker refused a publication: %s", mosquitto_reason_string(reason));
+        mqtt_link_error(&m->link, "the broker refused a publication: %s", mosquitto_reason_string(reason));
     } else {
         atomic_fetch_add(&m->acknowledged, 1);
     }
@@ -576,10 +540,10 @@ static void take_selects(MqttSink *m, const struct mosquitto_message *msg)
             s->v[s->n++] = xstrdup(t);
     }
     json_decref(root);
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->link.mu);
     SelectSet *old = m->selects;
     m->selects = s;
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
     select_unref(old);
     LOG(LOG_DEBUG, "msg=\"mqtt select topics\" count=%zu", s->n);
 }
@@ -630,16 +594,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     MqttSink *m = obj;
     if (strcmp(msg->topic, SELECT_TOPIC) == 0) {
         take_selects(m, msg);
-        return;
-    }
-    if (m->message) {
-        /* Subscriber mode: the handler stores or dead-letters the message
-         * (and recognises redeliveries itself) before we return. */
-        atomic_fetch_add(&m->received, 1);
-        if (m->message(m->data, msg->topic, msg->payload, (size_t)msg->payloadlen))
-            atomic_fetch_add(&m->dropped, 1);
-        else
-            atomic_fetch_add(&m->created, 1);
         return;
     }
     if (!m->create)
@@ -702,27 +656,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 /* ------------------------------------------------------ the network thread */
 
-static bool stopping(MqttSink *m)
-{
-    pthread_mutex_lock(&m->mu);
-    bool s = m->stopping;
-    pthread_mutex_unlock(&m->mu);
-    return s;
-}
-
-/* Sleeps for the backoff, or until stop; doubles it up to BACKOFF_MAX. */
-static void backoff_wait(MqttSink *m)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += m->backoff;
-    pthread_mutex_lock(&m->mu);
-    while (!m->stopping && pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&m->mu);
-    m->backoff = m->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : m->backoff * 2;
-}
-
 /*
  * Our own loop instead of mosquitto_loop_forever: that one gives up for good
  * on a DNS or TLS error and grows its delay quadratically; here the broker
@@ -742,7 +675,7 @@ static void *run(void *arg)
     bool disconnect_sent = false;
     int grace = 20; /* loop turns (of up to 250 ms) to get the DISCONNECT out */
     for (;;) {
-        if (stopping(m)) {
+        if (mqtt_link_stopping(&m->link)) {
             if (rc != MOSQ_ERR_SUCCESS || (disconnect_sent && --grace == 0))
                 break;
             if (!disconnect_sent) {
@@ -756,23 +689,19 @@ static void *run(void *arg)
             if (rc == MOSQ_ERR_SUCCESS || disconnect_sent)
                 continue;
         }
-        pthread_mutex_lock(&m->mu);
-        m->connected = false;
-        pthread_mutex_unlock(&m->mu);
+        mqtt_link_connected(&m->link, false);
         if (rc == MOSQ_ERR_ERRNO)
-            set_error(m, "cannot reach the broker at %s:%d: %s", m->host, m->port,
+            mqtt_link_error(&m->link, "cannot reach the broker at %s:%d: %s", m->host, m->port,
                       strerror(errno));
         else
-            set_error(m, "cannot reach the broker at %s:%d: %s", m->host, m->port,
+            mqtt_link_error(&m->link, "cannot reach the broker at %s:%d: %s", m->host, m->port,
                       mosquitto_strerror(rc));
-        backoff_wait(m);
-        if (stopping(m))
+        mqtt_link_backoff(&m->link);
+        if (mqtt_link_stopping(&m->link))
             break;
         rc = mosquitto_reconnect(m->mosq);
     }
-    pthread_mutex_lock(&m->mu);
-    m->connected = false;
-    pthread_mutex_unlock(&m->mu);
+    mqtt_link_connected(&m->link, false);
     return NULL;
 }
 
@@ -790,12 +719,8 @@ MqttSink *events_mqtt_new(const MqttConfig *cfg, Err *err)
     char host[256];
     int port;
     bool tls;
-    if (events_mqtt_url_parse(cfg->url, host, sizeof host, &port, &tls, err))
+    if (mqtt_link_target(cfg->url, cfg->client_id, host, sizeof host, &port, &tls, err))
         return NULL;
-    if (!cfg->client_id || !*cfg->client_id) {
-        err_set(err, ERR_CONFIG, "mqtt_client_id", "MQTT needs a client id");
-        return NULL;
-    }
     pthread_once(&lib_once, lib_init);
     MqttSink *m = xcalloc(1, sizeof *m);
     m->url = xstrdup(cfg->url);
@@ -806,17 +731,9 @@ MqttSink *events_mqtt_new(const MqttConfig *cfg, Err *err)
     m->create = cfg->create;
     m->dead_letter = cfg->dead_letter;
     m->data = cfg->data;
-    m->message = cfg->message;
-    for (size_t i = 0; m->message && i < cfg->ntopics && i < 8; i++)
-        m->topics[m->ntopics++] = xstrdup(cfg->topics[i]);
-    m->backoff = 1;
     for (int i = 0; i < RING; i++)
         m->ring[i].mid = -1;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_cond_init(&m->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    mqtt_link_init(&m->link, "mqtt", m->url);
     /* clean_start = false and a stable id: the broker keeps our
      * subscriptions and queues messages while we are away (§14.3 ingest
      * must not lose what the broker accepted). */
@@ -874,10 +791,7 @@ void events_mqtt_stop(MqttSink *m)
 {
     if (!m || !m->running)
         return;
-    pthread_mutex_lock(&m->mu);
-    m->stopping = true;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    mqtt_link_stop(&m->link);
     pthread_join(m->thread, NULL);
     m->running = false;
     LOG(LOG_INFO, "msg=\"mqtt stopped\" published=%llu acknowledged=%llu created=%llu "
@@ -896,25 +810,19 @@ void events_mqtt_free(MqttSink *m)
     if (m->mosq)
         mosquitto_destroy(m->mosq);
     select_unref(m->selects);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
+    mqtt_link_fini(&m->link);
     free(m->url);
     free(m->host);
     free(m->client_id);
-    for (size_t i = 0; i < m->ntopics; i++)
-        free(m->topics[i]);
     free(m);
 }
 
 void events_mqtt_stats(MqttSink *m, MqttStats *out)
 {
-    memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&m->mu);
-    out->connected = m->connected;
-    snprintf(out->url, sizeof out->url, "%s", m->url);
-    snprintf(out->last_error, sizeof out->last_error, "%s", m->last_error);
+    mqtt_link_stats(&m->link, out);
+    pthread_mutex_lock(&m->link.mu);
     out->select_topics = m->selects ? m->selects->n : 0;
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->link.mu);
     out->connects = atomic_load(&m->connects);
     out->published = atomic_load(&m->published);
     out->acknowledged = atomic_load(&m->acknowledged);

@@ -452,7 +452,15 @@ void http_stop(HttpServer *s, int grace_ms)
 int http_internal(HttpServer *s, const char *method, const char *path, const char *body,
                   int *status, char **out)
 {
+    return http_internal_tx(s, method, path, body, NULL, NULL, status, out);
+}
+
+int http_internal_tx(HttpServer *s, const char *method, const char *path, const char *body,
+                     HttpTxHook hook, void *hook_data, int *status, char **out)
+{
     Conn *c = conn_new(s);
+    c->req.tx_hook = hook;
+    c->req.tx_hook_data = hook_data;
     const char *q = strchr(path, '?');
     c->req.method = method;
     c->req.path = q ? arena_strndup(&c->arena, path, (size_t)(q - path)) : path;

@@ -29,6 +29,18 @@ typedef struct HttpParam {
     const char *value; /* decoded, arena-owned; "" when the parameter had no '=' */
 } HttpParam;
 
+struct StoreConn;
+
+/*
+ * Work an in-process caller runs inside the writer job of its write request
+ * (http_internal_tx), in the same transaction, after the write itself:
+ * c is the writer's connection, ids[0..n) the ids the request created (for
+ * CreateObservations one per row, 0 for a row that failed).  A non-zero
+ * return (an ERR_* with err set) fails the whole request.
+ */
+typedef int (*HttpTxHook)(struct StoreConn *c, void *data, const int64_t *ids, size_t n,
+                          Err *err);
+
 typedef struct HttpReq {
     Arena *arena;             /* request memory, released after the response is sent */
     const char *method;       /* "GET", ... borrowed */
@@ -47,6 +59,8 @@ typedef struct HttpReq {
     char id[20];              /* request id for logs */
     void *state;              /* the handler's own continuation, arena-owned */
     bool resumed;             /* true on the call after http_resume() */
+    HttpTxHook tx_hook;       /* http_internal_tx only, else NULL */
+    void *tx_hook_data;
     void *conn;               /* private to http */
 } HttpReq;
 
@@ -109,6 +123,10 @@ void http_reply_errorf(HttpResp *resp, int code, const char *field, const char *
  */
 int http_internal(HttpServer *s, const char *method, const char *path, const char *body,
                   int *status, char **out);
+
+/* http_internal with hook run inside the write's transaction (see HttpTxHook). */
+int http_internal_tx(HttpServer *s, const char *method, const char *path, const char *body,
+                     HttpTxHook hook, void *hook_data, int *status, char **out);
 
 /* Number of requests served since start. */
 uint64_t http_requests(const HttpServer *s);

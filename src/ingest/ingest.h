@@ -443,7 +443,17 @@ int ingest_device_decode(const IngestDevice *dev, const Uplink *u, DecodedValue 
 int ingest_check_mapped(const IngestDevice *dev, const DecodedValue *v, size_t n, Err *err);
 
 /*
- * Appends the CreateObservations body for the mapped values to b: one group
+ * Appends the groups of a CreateObservations body for the mapped values to
+ * b (no brackets; a comma before the first when comma): one group per
+ * mapped field present in v, phenomenonTime = u->received, parameters =
+ * radio metadata.  Returns the number of groups (0: nothing mapped, b
+ * untouched).
+ */
+size_t ingest_append_groups(const IngestDevice *dev, const Uplink *u, const DecodedValue *v,
+                            size_t n, Buf *b, bool comma);
+
+/*
+ * The whole CreateObservations body (a JSON array of the groups above).
  * per mapped field present in v, phenomenonTime = u->received, parameters =
  * radio metadata.  Writes the number of groups to *groups (0: nothing
  * mapped, b untouched).
@@ -456,11 +466,18 @@ void ingest_build_request(const IngestDevice *dev, const Uplink *u, const Decode
  * ------------------------------------------------------------------------- */
 
 /*
- * Runs a request through the HTTP write path (POST path with body),
- * waiting for the commit; *status and a malloc'd body in *resp.
+ * Work done inside the transaction of a create request: ids[0..n) are the
+ * ids it created (one per CreateObservations row, 0 for a failed row).
  */
-typedef int (*IngestCreateFn)(void *data, const char *path, const char *body, int *status,
-                              char **resp);
+typedef int (*IngestTxFn)(StoreConn *c, void *data, const int64_t *ids, size_t n, Err *err);
+
+/*
+ * Runs a request through the HTTP write path (POST path with body) with tx
+ * (when not NULL) run in the same transaction, waiting for the commit;
+ * *status and a malloc'd body in *resp.
+ */
+typedef int (*IngestCreateFn)(void *data, const char *path, const char *body, IngestTxFn tx,
+                              void *tx_data, int *status, char **resp);
 
 typedef struct IngestConfig {
     Store *store;          /* borrowed */
@@ -515,6 +532,24 @@ void ingest_free(Ingest *ing);
  */
 int ingest_uplink(Ingest *ing, const char *source, const char *topic, const void *payload,
                   size_t len, unsigned flags, IngestResult *res);
+
+/* One raw message for ingest_uplinks; strings borrowed for the call. */
+typedef struct IngestMsg {
+    const char *source; /* "chirpstack", "tts", or NULL = from the topic */
+    const char *topic;
+    const void *payload;
+    size_t len;
+} IngestMsg;
+
+/*
+ * ingest_uplink for msgs[0..n) at once, filling res[0..n): the uplinks to
+ * store go into one CreateObservations request, so one transaction, and
+ * are marked seen by one writer job.  Should that request fail as a whole,
+ * each uplink is tried alone and only the bad ones go to the dead letters.
+ * Returns 0, or the first ERR_* of an INGEST_FAILED outcome.  Thread-safe.
+ */
+int ingest_uplinks(Ingest *ing, const IngestMsg *msgs, size_t n, unsigned flags,
+                   IngestResult *res);
 
 /* Copies the counters. */
 void ingest_stats(Ingest *ing, IngestStats *out);

@@ -9,16 +9,21 @@
  * same validation, FeatureOfInterest generation and MQTT publication as data
  * POSTed by a client.
  *
- * De-duplication.  An uplink is identified by DevEUI and frame counter.
- * Uplinks of one device are serialised by a lock chosen by the DevEUI's
- * hash, held from the duplicate check until the uplink is marked seen, so
- * two connections (or MQTT and the webhook) cannot both store it.  Recently
- * stored uplinks are remembered in memory (a direct-mapped table) and
- * written to uplinks_seen by an asynchronous writer job, which keeps the
- * commit of the observations the only one an uplink waits for; after a
- * restart the table answers.  A crash between the commit of the
- * observations and the commit of the uplinks_seen row can store a later
- * redelivery twice; the opposite order could lose data, which is worse.
+ * Batches.  ingest_uplinks takes many uplinks at once (the MQTT subscriber
+ * hands over what arrived while the last batch was stored): each is parsed,
+ * looked up and decoded on its own, then all that are to be stored go into
+ * one CreateObservations request - one writer job, one transaction.
+ *
+ * De-duplication.  An uplink is identified by DevEUI and frame counter.  An
+ * uplink about to be stored is claimed in memory, so the same uplink
+ * arriving through another connection or the webhook meanwhile waits for
+ * the first to finish instead of being stored twice; no lock is held while
+ * storing.  The uplinks_seen row is written inside the transaction of the
+ * observations (a hook of the write request), so a crash can neither leave
+ * observations without their mark (a redelivery would store them again)
+ * nor a mark without observations.  Recently stored uplinks are also
+ * remembered in memory (a direct-mapped table), so most duplicates are
+ * recognised without a query.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -35,7 +40,7 @@
 #include "util/jsonw.h"
 #include "util/log.h"
 
-#define STRIPES 64          /* locks by DevEUI hash */
+#define CLAIM_BUCKETS 1024  /* hash buckets of the uplinks being stored */
 #define SEEN_SLOTS 65536    /* recently stored uplinks kept in memory */
 #define ARENA_CAP (1u << 20) /* memory for one uplink */
 
@@ -154,8 +159,8 @@ static void params(const Uplink *u, Buf *b)
     buf_putc(b, '}');
 }
 
-void ingest_build_request(const IngestDevice *dev, const Uplink *u, const DecodedValue *v,
-                          size_t n, Buf *b, size_t *groups)
+size_t ingest_append_groups(const IngestDevice *dev, const Uplink *u, const DecodedValue *v,
+                            size_t n, Buf *b, bool comma)
 {
     size_t g = 0;
     char t[ISOTIME_MAX];
@@ -167,7 +172,8 @@ void ingest_build_request(const IngestDevice *dev, const Uplink *u, const Decode
         const IngestMapEntry *e = mapped(dev, v[i].field);
         if (!e)
             continue;
-        buf_puts(b, g ? "," : "[");
+        if (comma || g)
+            buf_putc(b, ',');
         buf_puts(b, "{\"Datastream\":{\"@iot.id\":");
         jw_int(b, e->datastream);
         buf_puts(b, "},\"components\":[\"phenomenonTime\",\"result\",\"parameters\"],"
@@ -185,10 +191,20 @@ void ingest_build_request(const IngestDevice *dev, const Uplink *u, const Decode
         buf_puts(b, "]]}");
         g++;
     }
-    if (g)
-        buf_putc(b, ']');
     buf_fini(&p);
-    *groups = g;
+    return g;
+}
+
+void ingest_build_request(const IngestDevice *dev, const Uplink *u, const DecodedValue *v,
+                          size_t n, Buf *b, size_t *groups)
+{
+    size_t at = b->len;
+    buf_putc(b, '[');
+    *groups = ingest_append_groups(dev, u, v, n, b, false);
+    if (*groups)
+        buf_putc(b, ']');
+    else
+        b->data[b->len = at] = '\0';
 }
 
 /* ============================================================= state */
@@ -201,8 +217,9 @@ typedef struct Seen {
 
 struct Ingest {
     IngestConfig cfg;
-    pthread_mutex_t stripes[STRIPES];
-    pthread_mutex_t seen_mu;
+    pthread_mutex_t seen_mu;  /* seen, claims */
+    pthread_cond_t claim_cv;  /* a claim was released */
+    struct Pending *claims[CLAIM_BUCKETS];
     Seen *seen; /* SEEN_SLOTS entries */
     atomic_uint_fast64_t received, stored, observations, skipped_simulated, skipped_no_payload,
         skipped_unmapped, duplicates, dead_lettered, unknown_device, undecodable, out_of_range,
@@ -213,9 +230,8 @@ Ingest *ingest_new(const IngestConfig *cfg)
 {
     Ingest *ing = xcalloc(1, sizeof *ing);
     ing->cfg = *cfg;
-    for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&ing->stripes[i], NULL);
     pthread_mutex_init(&ing->seen_mu, NULL);
+    pthread_cond_init(&ing->claim_cv, NULL);
     ing->seen = xcalloc(SEEN_SLOTS, sizeof *ing->seen);
     return ing;
 }
@@ -224,9 +240,8 @@ void ingest_free(Ingest *ing)
 {
     if (!ing)
         return;
-    for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_destroy(&ing->stripes[i]);
     pthread_mutex_destroy(&ing->seen_mu);
+    pthread_cond_destroy(&ing->claim_cv);
     free(ing->seen);
     free(ing);
 }
@@ -260,50 +275,14 @@ static size_t seen_slot(const char *eui, uint32_t f_cnt)
     return (size_t)(h % SEEN_SLOTS);
 }
 
-/* The receive time of (eui, f_cnt) if remembered in memory. */
+/* The receive time of (eui, f_cnt) if remembered in memory; seen_mu held. */
 static bool seen_mem(Ingest *ing, const char *eui, uint32_t f_cnt, int64_t *received)
 {
     size_t i = seen_slot(eui, f_cnt);
-    pthread_mutex_lock(&ing->seen_mu);
     bool hit = ing->seen[i].f_cnt == f_cnt && strcmp(ing->seen[i].eui, eui) == 0;
     if (hit)
         *received = ing->seen[i].received;
-    pthread_mutex_unlock(&ing->seen_mu);
     return hit;
-}
-
-typedef struct SeenJob {
-    StoreJob job;
-    StoreUplinkSeen row;
-    char eui[INGEST_EUI_LEN + 1];
-} SeenJob;
-
-static void seen_done(StoreJob *job)
-{
-    free(job->data);
-}
-
-static int seen_run(StoreConn *c, void *data, Err *err)
-{
-    SeenJob *j = data;
-    return store_uplink_seen_put(c, &j->row, err);
-}
-
-static void mark_seen(Ingest *ing, const Uplink *u)
-{
-    size_t i = seen_slot(u->dev_eui, u->f_cnt);
-    pthread_mutex_lock(&ing->seen_mu);
-    memcpy(ing->seen[i].eui, u->dev_eui, sizeof ing->seen[i].eui);
-    ing->seen[i].f_cnt = u->f_cnt;
-    ing->seen[i].received = u->received;
-    pthread_mutex_unlock(&ing->seen_mu);
-    SeenJob *j = xcalloc(1, sizeof *j);
-    memcpy(j->eui, u->dev_eui, sizeof j->eui);
-    j->row = (StoreUplinkSeen){j->eui, u->f_cnt, u->received};
-    j->job.fn = seen_run;
-    j->job.done = seen_done;
-    j->job.data = j;
-    store_submit(ing->cfg.store, &j->job);
 }
 
 /* ========================================================= the pipeline */
@@ -357,96 +336,76 @@ static void create_reason(int status, const char *body, char *out, size_t outsz)
     json_decref(root);
 }
 
-/* Runs the decoded values of one device through the write path. */
-static int store_values(Ingest *ing, const IngestDevice *dev, const Uplink *u,
-                        const DecodedValue *v, size_t n, IngestResult *res, bool *ok)
+/* One uplink on its way through ingest_uplinks. */
+typedef enum {
+    P_DONE,    /* finished: res is filled */
+    P_READY,   /* decoded, waiting for the duplicate check */
+    P_CLAIMED, /* claimed, not stored before as far as memory knows */
+    P_STORE,   /* not a duplicate: to be stored */
+    P_DEAD,  /* to go to the dead letters (after the locks are released) */
+} PendingState;
+
+typedef struct Pending {
+    const IngestMsg *msg;
+    IngestResult *res;
+    PendingState state;
+    const char *source;
+    Arena arena;
+    json_t *root;
+    Uplink u;
+    IngestDevice dev;
+    DecodedValue v[INGEST_VALUES_MAX];
+    size_t n;
+    const void *batch;              /* the claim's owner */
+    struct Pending *claim_next;     /* bucket chain of Ingest.claims */
+    bool claimed;
+    size_t groups;                  /* rows in the CreateObservations request */
+    size_t good;                    /* of those, stored (seen_rows counts them) */
+    size_t first_bad;               /* index of the first failed row, if good < groups */
+    bool seen;                      /* stored (wholly or partly): remember it */
+    atomic_uint_fast64_t *counter;  /* P_DEAD: the reason's counter */
+    int rc;
+} Pending;
+
+/* Keeps p's raw message as a dead letter (p->res->reason says why); p is done. */
+static void pending_dead(Ingest *ing, Pending *p, unsigned flags, atomic_uint_fast64_t *counter)
 {
-    Buf body;
-    buf_init(&body);
-    size_t groups = 0;
-    ingest_build_request(dev, u, v, n, &body, &groups);
-    *ok = false;
-    if (groups == 0) {
-        buf_fini(&body);
-        res->outcome = INGEST_SKIPPED;
-        snprintf(res->reason, sizeof res->reason, "no mapped field in the uplink");
-        atomic_fetch_add(&ing->skipped_unmapped, 1);
-        *ok = true;
-        return 0;
-    }
-    int status = 0;
-    char *resp = NULL;
-    int rc = ing->cfg.create(ing->cfg.data, "/v1.1/CreateObservations", body.data, &status, &resp);
-    buf_fini(&body);
-    if (rc) {
-        snprintf(res->reason, sizeof res->reason, "storing failed: %s", err_name(rc));
-        free(resp);
-        return 0;
-    }
-    if (status != 201 && status != 200) {
-        create_reason(status, resp, res->reason, sizeof res->reason);
-        free(resp);
-        return 0;
-    }
-    /* The answer is an array with a selfLink or "error" per row, in order. */
-    json_t *arr = resp ? json_loads(resp, 0, NULL) : NULL;
-    size_t good = 0, k = 0;
-    char bad[256] = "";
-    for (size_t i = 0; i < n && json_is_array(arr); i++) {
-        const IngestMapEntry *e = mapped(dev, v[i].field);
-        if (!e)
-            continue;
-        const char *s = json_string_value(json_array_get(arr, k++));
-        if (s && strcmp(s, "error") != 0)
-            good++;
-        else if (!bad[0])
-            snprintf(bad, sizeof bad, "field %s (Datastream %lld)", e->field,
-                     (long long)e->datastream);
-    }
-    json_decref(arr);
-    free(resp);
-    res->observations = good;
-    if (good < groups) {
-        snprintf(res->reason, sizeof res->reason,
-                 "CreateObservations rejected %zu of %zu values, first %s", groups - good,
-                 groups, bad[0] ? bad : "(unknown)");
-        /* The other values are stored: remember the uplink as seen. */
-        return good ? 1 : 0;
-    }
-    *ok = true;
-    res->outcome = INGEST_STORED;
-    return 0;
+    p->rc = dead(ing, p->source ? p->source : "lorawan", p->msg->topic, p->msg->payload,
+                 p->msg->len, flags, counter, p->res);
+    p->state = P_DONE;
 }
 
-int ingest_uplink(Ingest *ing, const char *source, const char *topic, const void *payload,
-                  size_t len, unsigned flags, IngestResult *res)
+/*
+ * Everything that needs no lock: JSON, network-server format, skips, the
+ * device (read on *c, begun on first use), decoding and the range check.
+ */
+static void prepare(Ingest *ing, Pending *p, unsigned flags, StoreConn **c)
 {
-    memset(res, 0, sizeof *res);
-    atomic_fetch_add(&ing->received, 1);
-    Arena arena;
-    arena_init(&arena, ARENA_CAP);
-    json_t *root = NULL;
-    int rc = 0;
+    IngestResult *res = p->res;
+    const IngestMsg *m = p->msg;
     Err err;
     err_init(&err);
-    if (!source || !*source) {
+    atomic_fetch_add(&ing->received, 1);
+    p->state = P_DONE;
+    p->source = m->source && *m->source ? m->source : NULL;
+    if (!p->source) {
         IngestTopic t;
-        if (topic && ingest_parse_topic(topic, &t, &err) == 0) {
-            source = t.source;
+        if (m->topic && ingest_parse_topic(m->topic, &t, &err) == 0) {
+            p->source = t.source;
         } else {
             snprintf(res->reason, sizeof res->reason, "not an uplink topic: %s", err.msg);
-            rc = dead(ing, "lorawan", topic, payload, len, flags, &ing->invalid, res);
-            goto done;
+            pending_dead(ing, p, flags, &ing->invalid);
+            return;
         }
     }
-    bool tts = strcmp(source, "tts") == 0;
+    bool tts = strcmp(p->source, "tts") == 0;
     json_error_t je;
-    root = json_loadb(payload, len, 0, &je);
-    Uplink u;
-    if (!root) {
+    p->root = json_loadb(m->payload, m->len, 0, &je);
+    if (!p->root) {
         snprintf(res->reason, sizeof res->reason, "malformed JSON at line %d, column %d: %s",
                  je.line, je.column, je.text);
-    } else if ((tts ? ingest_parse_tts : ingest_parse_chirpstack)(&arena, root, &u, &err)) {
+    } else if ((tts ? ingest_parse_tts : ingest_parse_chirpstack)(&p->arena, p->root, &p->u,
+                                                                  &err)) {
         snprintf(res->reason, sizeof res->reason, "not a %s uplink: %s",
                  tts ? "The Things Stack" : "ChirpStack", err.msg);
     }
@@ -455,108 +414,368 @@ int ingest_uplink(Ingest *ing, const char *source, const char *topic, const void
             atomic_fetch_add(&ing->invalid, 1);
             atomic_fetch_add(&ing->rejected, 1);
             res->outcome = INGEST_REJECTED;
-            goto done;
+            return;
         }
-        rc = dead(ing, source, topic, payload, len, flags, &ing->invalid, res);
-        goto done;
+        pending_dead(ing, p, flags, &ing->invalid);
+        return;
     }
-    memcpy(res->dev_eui, u.dev_eui, sizeof res->dev_eui);
-    res->f_cnt = u.f_cnt;
-    if (u.simulated || u.no_payload) {
-        atomic_fetch_add(u.simulated ? &ing->skipped_simulated : &ing->skipped_no_payload, 1);
+    const Uplink *u = &p->u;
+    memcpy(res->dev_eui, u->dev_eui, sizeof res->dev_eui);
+    res->f_cnt = u->f_cnt;
+    if (u->simulated || u->no_payload) {
+        atomic_fetch_add(u->simulated ? &ing->skipped_simulated : &ing->skipped_no_payload, 1);
         res->outcome = INGEST_SKIPPED;
         snprintf(res->reason, sizeof res->reason, "%s",
-                 u.simulated ? "simulated uplink" : "uplink without application payload");
-        goto done;
+                 u->simulated ? "simulated uplink" : "uplink without application payload");
+        return;
     }
 
-    /* The device. */
-    StoreConn *c = NULL;
     StoreDevice row;
-    IngestDevice dev;
     err_init(&err);
-    rc = store_read_begin(ing->cfg.store, &c, &err);
+    int rc = *c ? 0 : store_read_begin(ing->cfg.store, c, &err);
     if (!rc)
-        rc = store_device_get(c, &arena, u.dev_eui, &row, &err);
+        rc = store_device_get(*c, &p->arena, u->dev_eui, &row, &err);
     if (!rc)
-        rc = ingest_device_load(&arena, &row, &dev, &err);
-    store_read_end(ing->cfg.store, c);
+        rc = ingest_device_load(&p->arena, &row, &p->dev, &err);
     if (rc == ERR_NOT_FOUND) {
-        snprintf(res->reason, sizeof res->reason, "unknown device DevEUI %s", u.dev_eui);
-        rc = dead(ing, source, topic, payload, len, flags, &ing->unknown_device, res);
-        goto done;
+        snprintf(res->reason, sizeof res->reason, "unknown device DevEUI %s", u->dev_eui);
+        pending_dead(ing, p, flags, &ing->unknown_device);
+        return;
     }
     if (rc) {
         snprintf(res->reason, sizeof res->reason, "device look-up failed: %s", err.msg);
-        rc = dead(ing, source, topic, payload, len, flags, &ing->store_errors, res);
-        goto done;
+        pending_dead(ing, p, flags, &ing->store_errors);
+        return;
     }
-
-    /* One device at a time from here to mark_seen. */
-    pthread_mutex_t *lock =
-        &ing->stripes[fnv(u.dev_eui, INGEST_EUI_LEN, UINT64_C(14695981039346656037)) % STRIPES];
-    pthread_mutex_lock(lock);
-    int64_t seen_at = 0;
-    bool found = seen_mem(ing, u.dev_eui, u.f_cnt, &seen_at);
-    if (!found) {
-        err_init(&err);
-        c = NULL;
-        rc = store_read_begin(ing->cfg.store, &c, &err);
-        if (!rc)
-            rc = store_uplink_seen_get(c, u.dev_eui, u.f_cnt, &found, &seen_at, &err);
-        store_read_end(ing->cfg.store, c);
-        if (rc) {
-            pthread_mutex_unlock(lock);
-            snprintf(res->reason, sizeof res->reason, "duplicate check failed: %s", err.msg);
-            rc = dead(ing, source, topic, payload, len, flags, &ing->store_errors, res);
-            goto done;
-        }
-    }
-    if (found && ingest_is_duplicate(seen_at, u.received)) {
-        pthread_mutex_unlock(lock);
-        atomic_fetch_add(&ing->duplicates, 1);
-        res->outcome = INGEST_DUPLICATE;
-        snprintf(res->reason, sizeof res->reason, "duplicate: DevEUI %s fCnt %u is stored already",
-                 u.dev_eui, (unsigned)u.f_cnt);
-        rc = 0;
-        goto done;
-    }
-
-    DecodedValue v[INGEST_VALUES_MAX];
-    size_t n = 0;
     err_init(&err);
-    if (ingest_device_decode(&dev, &u, v, INGEST_VALUES_MAX, &n, &err)) {
-        pthread_mutex_unlock(lock);
+    if (ingest_device_decode(&p->dev, u, p->v, INGEST_VALUES_MAX, &p->n, &err)) {
         snprintf(res->reason, sizeof res->reason, "undecodable payload (decoder %s, fPort %d): %s",
-                 dev.decoder, u.f_port, err.msg);
-        rc = dead(ing, source, topic, payload, len, flags, &ing->undecodable, res);
-        goto done;
+                 p->dev.decoder, u->f_port, err.msg);
+        pending_dead(ing, p, flags, &ing->undecodable);
+        return;
     }
     err_init(&err);
-    if (ingest_check_mapped(&dev, v, n, &err)) {
-        pthread_mutex_unlock(lock);
+    if (ingest_check_mapped(&p->dev, p->v, p->n, &err)) {
         snprintf(res->reason, sizeof res->reason, "%s", err.msg);
-        rc = dead(ing, source, topic, payload, len, flags, &ing->out_of_range, res);
-        goto done;
+        pending_dead(ing, p, flags, &ing->out_of_range);
+        return;
     }
-    bool ok;
-    int partial = store_values(ing, &dev, &u, v, n, res, &ok);
-    if (ok || partial)
-        mark_seen(ing, &u);
-    pthread_mutex_unlock(lock);
-    if (ok) {
-        if (res->outcome == INGEST_STORED) {
-            atomic_fetch_add(&ing->stored, 1);
-            atomic_fetch_add(&ing->observations, res->observations);
+    p->state = P_READY;
+}
+
+/*
+ * De-duplication without holding a lock while storing: an uplink about to
+ * be stored is claimed (DevEUI, fCnt) in a table under seen_mu; the same
+ * uplink arriving meanwhile through another batch waits for the claim to
+ * go (then it is in the seen table, or its storing failed and this one
+ * tries).  A batch waits only while it holds no claim itself, so two
+ * batches never wait for each other.
+ */
+static size_t claim_bucket(const Uplink *u)
+{
+    return seen_slot(u->dev_eui, u->f_cnt) % CLAIM_BUCKETS;
+}
+
+static const Pending *claim_of(Ingest *ing, const Uplink *u)
+{
+    for (const Pending *q = ing->claims[claim_bucket(u)]; q; q = q->claim_next)
+        if (q->u.f_cnt == u->f_cnt && strcmp(q->u.dev_eui, u->dev_eui) == 0)
+            return q;
+    return NULL;
+}
+
+static void duplicate(Ingest *ing, Pending *p)
+{
+    atomic_fetch_add(&ing->duplicates, 1);
+    p->res->outcome = INGEST_DUPLICATE;
+    snprintf(p->res->reason, sizeof p->res->reason,
+             "duplicate: DevEUI %s fCnt %u is stored already", p->u.dev_eui,
+             (unsigned)p->u.f_cnt);
+    p->state = P_DONE;
+}
+
+/*
+ * Claims the READY uplinks of ps[0..n) that nobody else is storing and
+ * settles those remembered in memory as duplicates.  Returns how many it
+ * claimed; uplinks claimed by another batch (or earlier in this one, after
+ * a counter reset) stay READY for the next round.
+ */
+static size_t claim(Ingest *ing, Pending *ps, size_t n)
+{
+    size_t claimed = 0;
+    pthread_mutex_lock(&ing->seen_mu);
+    for (size_t i = 0; i < n; i++) {
+        Pending *p = &ps[i];
+        if (p->state != P_READY)
+            continue;
+        const Pending *q;
+        while ((q = claim_of(ing, &p->u)) && q->batch != ps && claimed == 0)
+            pthread_cond_wait(&ing->claim_cv, &ing->seen_mu);
+        int64_t seen_at = 0;
+        if (q && q->batch == ps && ingest_is_duplicate(q->u.received, p->u.received)) {
+            duplicate(ing, p); /* twice in this batch */
+            continue;
         }
-        rc = 0;
-        goto done;
+        if (q)
+            continue;
+        if (seen_mem(ing, p->u.dev_eui, p->u.f_cnt, &seen_at) &&
+            ingest_is_duplicate(seen_at, p->u.received)) {
+            duplicate(ing, p);
+            continue;
+        }
+        size_t b = claim_bucket(&p->u);
+        p->batch = ps;
+        p->claimed = true;
+        p->claim_next = ing->claims[b];
+        ing->claims[b] = p;
+        p->state = P_CLAIMED;
+        claimed++;
     }
-    rc = dead(ing, source, topic, payload, len, flags, &ing->store_errors, res);
-done:
-    json_decref(root);
-    arena_fini(&arena);
+    pthread_mutex_unlock(&ing->seen_mu);
+    return claimed;
+}
+
+/* Asks the store's uplinks_seen (after a restart, memory knows nothing). */
+static void check_stored(Ingest *ing, Pending *ps, size_t n)
+{
+    StoreConn *c = NULL;
+    for (size_t i = 0; i < n; i++) {
+        Pending *p = &ps[i];
+        if (p->state != P_CLAIMED)
+            continue;
+        Err err;
+        err_init(&err);
+        int64_t seen_at = 0;
+        bool found = false;
+        int rc = c ? 0 : store_read_begin(ing->cfg.store, &c, &err);
+        if (!rc)
+            rc = store_uplink_seen_get(c, p->u.dev_eui, p->u.f_cnt, &found, &seen_at, &err);
+        if (rc) {
+            snprintf(p->res->reason, sizeof p->res->reason, "duplicate check failed: %s",
+                     err.msg);
+            p->state = P_DEAD;
+            p->counter = &ing->store_errors;
+        } else if (found && ingest_is_duplicate(seen_at, p->u.received)) {
+            duplicate(ing, p);
+        } else {
+            p->state = P_STORE;
+        }
+    }
+    store_read_end(ing->cfg.store, c);
+}
+
+/* The outcome of p's rows (counted by seen_rows in the transaction). */
+static void judge(Ingest *ing, Pending *p)
+{
+    IngestResult *res = p->res;
+    res->observations = p->good;
+    if (p->good < p->groups) {
+        char bad[256] = "(unknown)";
+        for (size_t i = 0, k = 0; i < p->n; i++) {
+            const IngestMapEntry *e = mapped(&p->dev, p->v[i].field);
+            if (e && k++ == p->first_bad) {
+                snprintf(bad, sizeof bad, "field %s (Datastream %lld)", e->field,
+                         (long long)e->datastream);
+                break;
+            }
+        }
+        snprintf(res->reason, sizeof res->reason,
+                 "CreateObservations rejected %zu of %zu values, first %s", p->groups - p->good,
+                 p->groups, bad);
+        /* The other values are stored: remember the uplink as seen. */
+        p->seen = p->good > 0;
+        p->state = P_DEAD;
+        p->counter = &ing->store_errors;
+        return;
+    }
+    p->seen = true;
+    p->state = P_DONE;
+    res->outcome = INGEST_STORED;
+    atomic_fetch_add(&ing->stored, 1);
+    atomic_fetch_add(&ing->observations, p->good);
+}
+
+/* The uplinks of one CreateObservations request, for seen_rows. */
+typedef struct SeenRows {
+    Pending **list;
+    size_t m;
+    bool ran;
+} SeenRows;
+
+/*
+ * In the transaction of the request: counts each uplink's stored rows and
+ * marks the uplinks with at least one stored as seen in uplinks_seen, so
+ * that the observations and the mark are committed together (a crash
+ * cannot separate them).
+ */
+static int seen_rows(StoreConn *c, void *data, const int64_t *ids, size_t n, Err *err)
+{
+    SeenRows *sr = data;
+    sr->ran = true;
+    size_t k = 0;
+    for (size_t i = 0; i < sr->m; i++) {
+        Pending *p = sr->list[i];
+        if (p->state != P_STORE)
+            continue;
+        p->good = 0;
+        for (size_t j = 0; j < p->groups; j++, k++) {
+            if (k < n && ids[k] != 0)
+                p->good++;
+            else if (p->good == j)
+                p->first_bad = j;
+        }
+        if (p->good == 0)
+            continue;
+        StoreUplinkSeen row = {p->u.dev_eui, p->u.f_cnt, p->u.received};
+        int rc = store_uplink_seen_put(c, &row, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * Stores the values of list[0..m) with one CreateObservations request (one
+ * transaction).  When the request fails as a whole and holds several
+ * uplinks, each is tried alone, so one bad uplink cannot take others down.
+ */
+static void store_group(Ingest *ing, Pending **list, size_t m)
+{
+    Buf body;
+    buf_init(&body);
+    buf_putc(&body, '[');
+    size_t rows = 0;
+    for (size_t i = 0; i < m; i++) {
+        Pending *p = list[i];
+        p->groups = ingest_append_groups(&p->dev, &p->u, p->v, p->n, &body, rows > 0);
+        rows += p->groups;
+        if (p->groups == 0) {
+            p->res->outcome = INGEST_SKIPPED;
+            snprintf(p->res->reason, sizeof p->res->reason, "no mapped field in the uplink");
+            atomic_fetch_add(&ing->skipped_unmapped, 1);
+            p->seen = true;
+            p->state = P_DONE;
+        }
+    }
+    buf_putc(&body, ']');
+    if (rows == 0) {
+        buf_fini(&body);
+        return;
+    }
+    int status = 0;
+    char *resp = NULL;
+    SeenRows sr = {list, m, false};
+    int rc = ing->cfg.create(ing->cfg.data, "/v1.1/CreateObservations", body.data, seen_rows, &sr,
+                             &status, &resp);
+    buf_fini(&body);
+    bool ok = !rc && (status == 201 || status == 200) && sr.ran;
+    size_t members = 0;
+    for (size_t i = 0; i < m; i++)
+        members += list[i]->state == P_STORE;
+    if (ok || members == 1) {
+        for (size_t i = 0; i < m; i++) {
+            Pending *p = list[i];
+            if (p->state != P_STORE)
+                continue;
+            if (ok) {
+                judge(ing, p);
+                continue;
+            }
+            if (rc)
+                snprintf(p->res->reason, sizeof p->res->reason, "storing failed: %s",
+                         err_name(rc));
+            else
+                create_reason(status, resp, p->res->reason, sizeof p->res->reason);
+            p->state = P_DEAD;
+            p->counter = &ing->store_errors;
+        }
+    } else {
+        for (size_t i = 0; i < m; i++)
+            if (list[i]->state == P_STORE)
+                store_group(ing, &list[i], 1);
+    }
+    free(resp);
+}
+
+/* Remembers the stored uplinks in memory; releases the claims of ps[0..n). */
+static void mark_seen(Ingest *ing, Pending *ps, size_t n)
+{
+    pthread_mutex_lock(&ing->seen_mu);
+    for (size_t i = 0; i < n; i++) {
+        Pending *p = &ps[i];
+        const Uplink *u = &p->u;
+        if (p->seen) {
+            size_t slot = seen_slot(u->dev_eui, u->f_cnt);
+            memcpy(ing->seen[slot].eui, u->dev_eui, sizeof ing->seen[slot].eui);
+            ing->seen[slot].f_cnt = u->f_cnt;
+            ing->seen[slot].received = u->received;
+            p->seen = false;
+        }
+        if (p->claimed) {
+            Pending **pp = &ing->claims[claim_bucket(u)];
+            while (*pp != p)
+                pp = &(*pp)->claim_next;
+            *pp = p->claim_next;
+            p->claimed = false;
+        }
+    }
+    pthread_cond_broadcast(&ing->claim_cv);
+    pthread_mutex_unlock(&ing->seen_mu);
+}
+
+int ingest_uplinks(Ingest *ing, const IngestMsg *msgs, size_t n, unsigned flags,
+                   IngestResult *res)
+{
+    Pending *ps = xcalloc(n, sizeof *ps);
+    Pending **list = xcalloc(n, sizeof *list);
+    StoreConn *c = NULL;
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&res[i], 0, sizeof res[i]);
+        ps[i].msg = &msgs[i];
+        ps[i].res = &res[i];
+        arena_init(&ps[i].arena, ARENA_CAP);
+        prepare(ing, &ps[i], flags, &c);
+        ready += ps[i].state == P_READY;
+    }
+    store_read_end(ing->cfg.store, c);
+    /* Rounds: claim what nobody else is storing, ask the store, store in
+     * one request, remember and release.  Uplinks claimed elsewhere wait
+     * for the next round (claim waits for them when it holds nothing). */
+    while (ready) {
+        claim(ing, ps, n);
+        check_stored(ing, ps, n);
+        size_t nlist = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ps[i].state == P_STORE)
+                list[nlist++] = &ps[i];
+        if (nlist)
+            store_group(ing, list, nlist);
+        mark_seen(ing, ps, n);
+        ready = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (ps[i].state == P_DEAD)
+                pending_dead(ing, &ps[i], flags, ps[i].counter);
+            ready += ps[i].state == P_READY;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].rc && !rc)
+            rc = ps[i].rc;
+        json_decref(ps[i].root);
+        arena_fini(&ps[i].arena);
+    }
+    free(list);
+    free(ps);
     return rc;
+}
+
+int ingest_uplink(Ingest *ing, const char *source, const char *topic, const void *payload,
+                  size_t len, unsigned flags, IngestResult *res)
+{
+    IngestMsg m = {source, topic, payload, len};
+    return ingest_uplinks(ing, &m, 1, flags, res);
 }
 
 /* ====================================================== registration */

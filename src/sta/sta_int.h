@@ -115,6 +115,17 @@ void sta_write_answer(Sta *sta, HttpReq *req, WriteCtx *w, HttpResp *resp);
 /* Releases the parsed body of w without answering (the job failed).  Accepts NULL. */
 void sta_write_release(WriteCtx *w);
 
+/*
+ * The property columns of an entity of def from its JSON object, parsed and
+ * checked as a create checks them (types, GeoJSON, units, observation
+ * types, mandatory properties); read-only properties and keys that are no
+ * property of def are skipped (the caller checks the keys).  vals and set
+ * have def->ncols entries, indexed by slot; text values point into obj or a.
+ * Errors: ERR_INVALID / ERR_MISSING naming the property, ERR_TOO_LARGE.
+ */
+int sta_entity_values(Arena *a, const EntityDef *def, const json_t *obj, StoreValue *vals,
+                      bool *set, Err *err);
+
 /* ------------------------------------------------------------- $batch */
 
 #define STA_BATCH_MAX_REQUESTS 1000 /* requests in one batch, change sets counted inside */

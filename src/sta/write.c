@@ -47,6 +47,11 @@ struct WriteCtx {
         uint32_t changed; /* properties changed (bit per def->props index) */
     } *changes;           /* what the job wrote, for events; arena-owned */
     size_t nchanges, capchanges;
+    /* W_DATAARRAY: the context of the last group's (Multi)Datastream, for
+     * the next group of the same one (an ingest batch has one per uplink). */
+    const EntityDef *last_sdef;
+    int64_t last_sid, last_gen_foi;
+    StoreObsContext last_ctx;
 };
 
 /* Records a change for publication after the commit (only when someone listens). */
@@ -928,9 +933,13 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
         return err_set(err, ERR_MISSING, fld(a, prefix, "components"),
                        "%scomponents must include result", prefix);
     StoreObsContext ctx;
-    if ((rc = store_obs_context(c, a, sdef, sid, &ctx, err)))
-        return rc;
     int64_t gen_foi = 0, known_foi = 0;
+    if (w->last_sdef == sdef && w->last_sid == sid) {
+        ctx = w->last_ctx;
+        gen_foi = w->last_gen_foi;
+    } else if ((rc = store_obs_context(c, a, sdef, sid, &ctx, err))) {
+        return rc;
+    }
     const Prop *pt = model_prop(odef, "phenomenonTime", 14);
     const Rel *rf = model_rel(odef, "FeatureOfInterest", 17);
     for (size_t r = 0; r < json_array_size(rows); r++) {
@@ -982,6 +991,10 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
             (rc = note(w, EV_CREATED, odef, *out, ~0u, err)))
             return rc; /* a storage error, not a bad row: the whole request fails */
     }
+    w->last_sdef = sdef;
+    w->last_sid = sid;
+    w->last_ctx = ctx;
+    w->last_gen_foi = gen_foi;
     *row0 += json_array_size(rows);
     return 0;
 }
@@ -995,6 +1008,7 @@ static int dataarray_job(WriteCtx *w, StoreConn *c, Err *err)
     if (!w->ids)
         return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
     w->nids = n;
+    w->last_sdef = NULL;
     size_t row0 = 0;
     for (size_t g = 0; g < json_array_size(w->body); g++) {
         int rc = dataarray_group(w, c, json_array_get(w->body, g), g, &row0, err);
@@ -1127,7 +1141,13 @@ int sta_write_run(StoreConn *c, WriteCtx *w, Err *err)
 
 static int write_job(StoreConn *c, void *data, Err *err)
 {
-    return sta_write_run(c, data, err);
+    WriteCtx *w = data;
+    int rc = sta_write_run(c, w, err);
+    if (rc || !w->req || !w->req->tx_hook)
+        return rc;
+    bool rows = w->kind == W_DATAARRAY;
+    return w->req->tx_hook(c, w->req->tx_hook_data, rows ? w->ids : &w->id, rows ? w->nids : 1,
+                           err);
 }
 
 static void job_done(StoreJob *job)
@@ -1353,4 +1373,27 @@ int sta_write(Sta *sta, HttpReq *req, HttpResp *resp, const ResourcePath *path)
     http_suspend(req);
     store_submit(sta->store, &w->job);
     return HTTP_SUSPENDED;
+}
+
+/* ================================================================ import */
+
+int sta_entity_values(Arena *a, const EntityDef *def, const json_t *obj, StoreValue *vals,
+                      bool *set, Err *err)
+{
+    Vals v;
+    memset(&v, 0, sizeof v);
+    const char *k;
+    json_t *j;
+    int rc;
+    json_object_foreach((json_t *)obj, k, j) {
+        const Prop *p = model_prop(def, k, strlen(k));
+        if (p && !(p->flags & PROP_READONLY) && (rc = parse_prop(a, def, p, j, k, &v, err)))
+            return rc;
+    }
+    if ((rc = missing(def, &v, "", a, err)) ||
+        (rc = check_entity(def, obj, &v, NULL, "", a, err)))
+        return rc;
+    memcpy(vals, v.v, (size_t)def->ncols * sizeof *vals);
+    memcpy(set, v.set, (size_t)def->ncols * sizeof *set);
+    return 0;
 }

@@ -66,6 +66,8 @@ static int pg_err(StoreConn *c, const PGresult *res, Err *err)
     text[strcspn(text, "\n")] = '\0';
     /* Class 08 (connection), 57P0x (shutdown, restart), 53 (resources),
      * 40001/40P01 (serialization, deadlock): try again later. */
+    if (state && strcmp(state, "23505") == 0) /* unique_violation */
+        return err_set(err, ERR_CONFLICT, NULL, "database error: %s", text);
     if (conn_lost(c) || (state && (strncmp(state, "08", 2) == 0 ||
                                    strncmp(state, "57P", 3) == 0 ||
                                    strncmp(state, "53", 2) == 0 ||
@@ -189,7 +191,8 @@ static void pg_finalize(StoreStmt *st)
 {
     struct StorePgStmt *p = st->pg;
     clear_result(p);
-    if (st->c->pg && !conn_lost(st->c) && PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
+    if (!st->c->closing && st->c->pg && !conn_lost(st->c) &&
+        PQtransactionStatus(st->c->pg) != PQTRANS_INERROR) {
         char sql[48];
         snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
         PQclear(PQexec(st->c->pg, sql));
@@ -258,8 +261,15 @@ static void pg_bind_real(StoreStmt *st, int i, double v)
         snprintf(b, 32, "NaN");
     else if (isinf(v))
         snprintf(b, 32, "%sInfinity", v < 0 ? "-" : "");
-    else
-        snprintf(b, 32, "%.17g", v);
+    else {
+        /* The shortest of 15, 16, 17 digits that reads back as v: a result
+         * stored as text then reads as SQLite writes the number ("0.1"). */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(b, 32, "%.*g", prec, v);
+            if (strtod(b, NULL) == v)
+                break;
+        }
+    }
 }
 
 static void pg_bind_text(StoreStmt *st, int i, const char *s, size_t n)
@@ -383,11 +393,52 @@ static void pg_close(StoreConn *c)
     c->pg = NULL;
 }
 
+/* ====================================================== id counters */
+
+/* The identity sequence of table's id column (?1 = table). */
+#define SEQ "CAST(pg_get_serial_sequence(?1, 'id') AS regclass)"
+
+static int pg_ids_next(StoreConn *c, const char *table, int64_t *next, Err *err)
+{
+    StoreStmt *st;
+    int rc = store_stmt(c, "SELECT coalesce(pg_sequence_last_value(" SEQ "), 0) + 1", &st, err);
+    if (rc)
+        return rc;
+    stmt_bind_str(st, 1, table);
+    int step = stmt_step(st, err);
+    if (step == STORE_ROW)
+        *next = stmt_col_int(st, 0);
+    stmt_reset(st);
+    return step < 0 ? step : 0;
+}
+
+/* Rows inserted with their own id leave the sequence behind: raise it. */
+static int pg_ids_raise(StoreConn *c, const char *table, int64_t next, Err *err)
+{
+    Buf sql;
+    buf_init(&sql);
+    buf_puts(&sql, "SELECT setval(" SEQ ", m, true) FROM (SELECT GREATEST(CAST(?2 AS BIGINT) - 1,"
+                   " coalesce(pg_sequence_last_value(" SEQ "), 0), (SELECT coalesce(max(id), 0)"
+                   " FROM ");
+    buf_puts(&sql, table);
+    buf_puts(&sql, ")) AS m) x WHERE m >= 1");
+    StoreStmt *st;
+    int rc = store_stmt(c, sql.data, &st, err);
+    buf_fini(&sql);
+    if (rc)
+        return rc;
+    stmt_bind_str(st, 1, table);
+    stmt_bind_int(st, 2, next);
+    int step = stmt_step(st, err);
+    stmt_reset(st);
+    return step < 0 ? step : 0;
+}
+
 static const StoreBackend pg_backend = {
     pg_prepare,  pg_finalize, pg_reset,    pg_bind_null, pg_bind_int,
     pg_bind_real, pg_bind_text, pg_bind_blob, pg_step,   pg_col_type,
     pg_col_int,  pg_col_real, pg_col_text, pg_col_blob,  pg_changes,
-    pg_exec,     pg_in_transaction, pg_close,
+    pg_exec,     pg_in_transaction, pg_close, pg_ids_next, pg_ids_raise,
 };
 
 /* ids_source: the JSON array of ids bound as ?1, with 0-based positions. */
@@ -427,7 +478,12 @@ int store_pg_conn_open(const char *url, StoreConn **out, Err *err)
     c->ops = &pg_backend;
     c->dialect = &store_dialect_pg;
     c->url = xstrdup(url);
-    c->pg = PQconnectdb(url);
+    /* A host that does not answer must not hold a request for long: a
+     * connect_timeout of 5 s unless the URL sets its own (it comes later
+     * and wins).  PQreset reconnects with the same parameters. */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {"5", url, NULL};
+    c->pg = PQconnectdbParams(keys, vals, 1);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         char msg[200];
         snprintf(msg, sizeof msg, "%s", c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -442,6 +498,11 @@ int store_pg_conn_open(const char *url, StoreConn **out, Err *err)
 fail:
     store_conn_close(c);
     return err ? err->code : ERR_STORAGE;
+}
+
+bool store_conn_lost(StoreConn *c)
+{
+    return c->pg && conn_lost(c);
 }
 
 int store_conn_check(StoreConn *c, Err *err)

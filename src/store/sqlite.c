@@ -109,6 +109,9 @@ static int lite_err(StoreConn *c, Err *err)
         return err_set(err, ERR_UNAVAILABLE, NULL, "database busy: %s", sqlite3_errmsg(c->db));
     if (code == SQLITE_FULL)
         return err_set(err, ERR_UNAVAILABLE, NULL, "database or disk is full");
+    int ext = sqlite3_extended_errcode(c->db);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+        return err_set(err, ERR_CONFLICT, NULL, "database error: %s", sqlite3_errmsg(c->db));
     return err_set(err, ERR_STORAGE, NULL, "database error: %s", sqlite3_errmsg(c->db));
 }
 
@@ -211,11 +214,59 @@ static int64_t lite_changes(StoreStmt *st) { return sqlite3_changes64(st->c->db)
 static bool lite_in_transaction(StoreConn *c) { return !sqlite3_get_autocommit(c->db); }
 static void lite_close(StoreConn *c) { sqlite3_close(c->db); c->db = NULL; }
 
+/* ====================================================== id counters */
+
+/* Every table is AUTOINCREMENT: sqlite_sequence holds the highest id given. */
+static int lite_ids_next(StoreConn *c, const char *table, int64_t *next, Err *err)
+{
+    StoreStmt *st;
+    int rc = store_stmt(c, "SELECT seq FROM sqlite_sequence WHERE name = ?1", &st, err);
+    if (rc)
+        return rc;
+    stmt_bind_str(st, 1, table);
+    int step = stmt_step(st, err);
+    int64_t seq = step == STORE_ROW ? stmt_col_int(st, 0) : 0;
+    stmt_reset(st);
+    if (step < 0)
+        return step;
+    *next = seq + 1;
+    return 0;
+}
+
+/*
+ * An explicit id has raised sqlite_sequence to the highest restored id
+ * already; a minimum raises it further.
+ */
+static int lite_ids_raise(StoreConn *c, const char *table, int64_t next, Err *err)
+{
+    int64_t have;
+    int rc;
+    if (next <= 0 || (rc = lite_ids_next(c, table, &have, err)) || have >= next)
+        return next <= 0 ? 0 : rc;
+    /* sqlite_sequence has no key: update the table's row, or add it. */
+    static const char *const sql[] = {"UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1",
+                                      "INSERT INTO sqlite_sequence(name, seq) VALUES(?1, ?2)"};
+    for (int k = 0; k < 2; k++) {
+        StoreStmt *st;
+        if ((rc = store_stmt(c, sql[k], &st, err)))
+            return rc;
+        stmt_bind_str(st, 1, table);
+        stmt_bind_int(st, 2, next - 1);
+        int step = stmt_step(st, err);
+        stmt_reset(st);
+        if (step < 0)
+            return step;
+        if (stmt_changes(st) > 0)
+            break;
+    }
+    return 0;
+}
+
 static const StoreBackend sqlite_backend = {
     lite_prepare,  lite_finalize, lite_reset,    lite_bind_null, lite_bind_int,
     lite_bind_real, lite_bind_text, lite_bind_blob, lite_step,   lite_col_type,
     lite_col_int,  lite_col_real, lite_col_text, lite_col_blob,  lite_changes,
-    lite_exec,     lite_in_transaction, lite_close,
+    lite_exec,     lite_in_transaction, lite_close, lite_ids_next, lite_ids_raise,
 };
 
 const StoreDialect store_dialect_sqlite = {

@@ -60,6 +60,7 @@ void store_conn_close(StoreConn *c)
 {
     if (!c)
         return;
+    c->closing = true; /* the statements go with the session */
     store_cache_clear(c);
     c->ops->close(c);
     free(c->url);
@@ -118,6 +119,26 @@ int store_exec(StoreConn *c, const char *sql, Err *err)
     return c->ops->exec(c, sql, err);
 }
 
+int store_begin(StoreConn *c, const char *sql, Err *err)
+{
+    Err e;
+    err_init(&e);
+    int rc = store_conn_check(c, &e);
+    if (!rc)
+        rc = store_step_cached(c, sql, &e);
+    if (rc && store_conn_lost(c)) {
+        /* libpq learns that the server ended the session only when it
+         * uses it: nothing has run yet, so a new session may begin. */
+        err_init(&e);
+        rc = store_conn_check(c, &e);
+        if (!rc)
+            rc = store_step_cached(c, sql, &e);
+    }
+    if (rc)
+        err_set(err, e.code, e.field[0] ? e.field : NULL, "%s", e.msg);
+    return rc;
+}
+
 void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v)
 {
     switch (v->type) {
@@ -130,7 +151,7 @@ void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v)
 
 /* ============================================================ open/close */
 
-bool store_is_pg_url(const char *path)
+bool store_db_is_url(const char *path)
 {
     return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
 }
@@ -143,7 +164,7 @@ static void configure_sqlite(void)
 /* Opens one connection of the store's backend. */
 static int conn_open(const StoreConfig *cfg, StoreConn **out, Err *err)
 {
-    if (store_is_pg_url(cfg->path))
+    if (store_db_is_url(cfg->path))
         return store_pg_conn_open(cfg->path, out, err);
     return store_conn_open(cfg->path, cfg->sync_full, out, err);
 }
@@ -162,7 +183,7 @@ int store_open(const StoreConfig *cfg, Store **out, Err *err)
     if (conn_open(cfg, &s->writer_conn, err))
         goto fail;
     s->ops = s->writer_conn->ops;
-    if (store_is_pg_url(cfg->path) ? store_pg_migrate(s->writer_conn, err)
+    if (store_db_is_url(cfg->path) ? store_pg_migrate(s->writer_conn, err)
                                    : store_sqlite_migrate(s->writer_conn, err))
         goto fail;
     s->npool = cfg->read_conns > 0 ? cfg->read_conns : 4;
@@ -217,7 +238,7 @@ int store_read_begin(Store *s, StoreConn **out, Err *err)
     StoreConn *c = s->free_list;
     s->free_list = c->next_free;
     pthread_mutex_unlock(&s->pool_mu);
-    if (store_conn_check(c, err) || store_step_cached(c, c->dialect->begin_read, err)) {
+    if (store_begin(c, c->dialect->begin_read, err)) {
         store_read_end(s, c);
         return err->code;
     }

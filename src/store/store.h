@@ -30,7 +30,7 @@ typedef struct Store Store;
 typedef struct StoreConn StoreConn;
 
 typedef struct StoreConfig {
-    const char *path;     /* SQLite file, borrowed for the call */
+    const char *path;     /* SQLite file or PostgreSQL URL, borrowed for the call */
     int read_conns;       /* size of the read-connection pool */
     int batch_max;        /* most jobs in one transaction */
     bool sync_full;       /* PRAGMA synchronous=FULL (else NORMAL) */
@@ -64,6 +64,12 @@ struct StoreRowSet {
 };
 
 /* ------------------------------------------------------------ open/close */
+
+/*
+ * True when db names a database server (a postgresql:// or postgres:// URL)
+ * rather than a SQLite file: there is no file to look for.
+ */
+bool store_db_is_url(const char *db);
 
 /*
  * Opens (creating if needed) the database, applies pending migrations, opens
@@ -318,5 +324,32 @@ int store_uplink_seen_get(StoreConn *c, const char *dev_eui, int64_t f_cnt, bool
 
 /* A StoreJobFn: records (or refreshes) the StoreUplinkSeen data points to. */
 int store_uplink_seen_put(StoreConn *c, void *data, Err *err);
+
+/* ------------------------------------------------ restore (klammer import) */
+
+/*
+ * Inserts a row of def under the id vals[0] (set[0] must be true; the id
+ * positive), with the other columns whose set[slot] is true, as
+ * store_insert does otherwise (restore.c).  Only for restoring an export:
+ * the caller guarantees that referenced entities exist.  Errors:
+ * ERR_CONFLICT when the id is taken, ERR_INVALID without an id, ERR_STORAGE.
+ */
+int store_insert_id(StoreConn *c, const EntityDef *def, const StoreValue *vals, const bool *set,
+                    Err *err);
+
+/*
+ * The id the database would give the next entity of def: above every id it
+ * ever gave one (also of entities deleted since), so that an export can
+ * carry it and an import keep deleted ids unused.  Errors: ERR_STORAGE.
+ */
+int store_ids_next(StoreConn *c, const EntityDef *def, int64_t *next, Err *err);
+
+/*
+ * After store_insert_id: makes every id the database assigns later larger
+ * than every id present in its table, and at least next[t] for entity type
+ * t (next has ENT__COUNT entries, 0 = no minimum; NULL = none).  Run it in
+ * the same transaction.  Errors: ERR_STORAGE.
+ */
+int store_ids_sync(StoreConn *c, const int64_t *next, Err *err);
 
 #endif

@@ -24,7 +24,11 @@
 #define STMT_CACHE_BUCKETS 256
 #define STMT_CACHE_MAX 512
 
-/* Results of stmt_step (errors are negative ERR_* codes). */
+/*
+ * Results of stmt_step (errors are negative ERR_* codes: ERR_CONFLICT for a
+ * duplicate key, ERR_UNAVAILABLE when the database is busy or unreachable,
+ * else ERR_STORAGE).
+ */
 enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 typedef struct StoreStmt StoreStmt;
@@ -70,6 +74,7 @@ struct StoreConn {
     struct pg_conn *pg;   /* PostgreSQL (PGconn) */
     char *url;            /* PostgreSQL: connection string, owned (for reconnecting) */
     unsigned next_name;   /* PostgreSQL: prepared-statement names s1, s2, ... */
+    bool closing;         /* being closed: statements need no DEALLOCATE */
     StmtEntry *buckets[STMT_CACHE_BUCKETS];
     int nstmts;
     StoreConn *next_free; /* read pool free list */
@@ -108,6 +113,13 @@ struct StoreBackend {
     int (*exec)(StoreConn *c, const char *sql, Err *err); /* SQL script without parameters */
     bool (*in_transaction)(StoreConn *c); /* false after the backend aborted it */
     void (*close)(StoreConn *c);          /* closes the connection (not the cache) */
+    /* The id the database would give the next row of table (restore.c). */
+    int (*ids_next)(StoreConn *c, const char *table, int64_t *next, Err *err);
+    /*
+     * Makes the ids table gives from now on larger than every id in it and
+     * at least next (0 = no minimum).
+     */
+    int (*ids_raise)(StoreConn *c, const char *table, int64_t next, Err *err);
 };
 
 /* The statement handle; each backend keeps its own fields. */
@@ -169,9 +181,6 @@ const char *store_sqlite_migration(int i);
 int store_pg_migration_count(void);
 const char *store_pg_migration(int i);
 
-/* True when path names a PostgreSQL database (postgresql:// or postgres:// URL). */
-bool store_is_pg_url(const char *path);
-
 /* Opens one SQLite connection with the project's pragmas. */
 int store_conn_open(const char *path, bool sync_full, StoreConn **out, Err *err);
 /* Opens one PostgreSQL connection (pg.c). */
@@ -181,6 +190,16 @@ int store_pg_conn_open(const char *url, StoreConn **out, Err *err);
  * cache is dropped with it).  ERR_UNAVAILABLE while the database is down.
  */
 int store_conn_check(StoreConn *c, Err *err);
+/* PostgreSQL: true when c's session has ended (false on SQLite). */
+bool store_conn_lost(StoreConn *c);
+
+/*
+ * Begins a transaction with sql (the dialect's begin_read or begin_write)
+ * on a live session: a session the server ended since its last use (a
+ * restart) is replaced once before the error counts.
+ */
+int store_begin(StoreConn *c, const char *sql, Err *err);
+
 /* Apply the pending migrations (sqlite.c, pg.c). */
 int store_sqlite_migrate(StoreConn *c, Err *err);
 int store_pg_migrate(StoreConn *c, Err *err);

@@ -20,9 +20,7 @@ static void run_batch(Store *s, StoreJob *batch)
     StoreConn *c = s->writer_conn;
     Err berr;
     err_init(&berr);
-    int rc = store_conn_check(c, &berr);
-    if (!rc)
-        rc = store_step_cached(c, c->dialect->begin_write, &berr);
+    int rc = store_begin(c, c->dialect->begin_write, &berr);
     for (StoreJob *j = batch; j; j = j->next) {
         if (rc) {
             j->rc = rc;
@@ -48,9 +46,7 @@ static void run_batch(Store *s, StoreJob *batch)
                         err_set(&k->err, ERR_UNAVAILABLE, NULL, "transaction rolled back: %s",
                                 j->err.msg);
                     }
-                rc = store_conn_check(c, &berr);
-                if (!rc)
-                    rc = store_exec(c, c->dialect->begin_write, &berr);
+                rc = store_begin(c, c->dialect->begin_write, &berr);
                 continue;
             }
             store_step_cached(c, "ROLLBACK TO job", NULL);
@@ -74,6 +70,7 @@ static void run_batch(Store *s, StoreJob *batch)
 static void *writer_main(void *arg)
 {
     Store *s = arg;
+    pthread_setname_np(pthread_self(), "klammer-writer"); /* top -H, perf */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stopping)

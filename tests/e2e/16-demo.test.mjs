@@ -12,9 +12,9 @@ const SEED = path.resolve(here, '../../demo/hagen.json');
 
 let s;
 
-async function startDemo(dir) {
+// dbPath: a fresh database unless given (a restart on the same one).
+async function startDemo(dir, dbPath = PG ? pgFreshDb() : path.join(dir, 'demo.db')) {
     const port = await freePort();
-    const dbPath = PG ? pgFreshDb() : path.join(dir, 'demo.db');
     const argv = ['demo', '--db', dbPath, '--listen', `127.0.0.1:${port}`, '--seed', SEED];
     const proc = spawn(KLAMMER_BIN, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
         env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '' } });
@@ -77,9 +77,9 @@ test('the simulator posts plausible observations through the write path', async 
 
 test('a second start on the same database does not seed again', async () => {
     const things = await count('Things');
-    const dir = s.dir;
+    const { dir, dbPath } = s;
     await s.stop();
-    s = await startDemo(dir);
+    s = await startDemo(dir, dbPath);
     await sleep(300);
     assert.equal(await count('Things'), things);
 });

@@ -32,7 +32,9 @@ export function canConnect(port) {
 
 export class Broker {
     // plugin: path of klammer's Mosquitto plugin to load, or undefined.
-    constructor(port, dir, { plugin } = {}) {
+    // tls: { certfile, keyfile } for a TLS listener, or undefined.
+    // passwordFile: a mosquitto_passwd file; then anonymous clients are refused.
+    constructor(port, dir, { plugin, tls, passwordFile } = {}) {
         this.port = port;
         this.dir = dir;
         this.plugin = plugin;
@@ -40,7 +42,8 @@ export class Broker {
         this.conf = path.join(dir, 'mosquitto.conf');
         fs.writeFileSync(this.conf, [
             `listener ${port} 127.0.0.1`,
-            'allow_anonymous true',
+            ...(tls ? [`certfile ${tls.certfile}`, `keyfile ${tls.keyfile}`] : []),
+            ...(passwordFile ? ['allow_anonymous false', `password_file ${passwordFile}`] : ['allow_anonymous true']),
             'persistence true',
             // As root, mosquitto would drop to user mosquitto, which cannot
             // write the persistence file into our temporary directory.

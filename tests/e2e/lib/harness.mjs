@@ -308,9 +308,16 @@ export class Server {
 //   args: extra command-line arguments
 //   env: extra environment
 //   dir / dbPath: reuse a directory or database (restart on the same file)
+// A new, empty database in dir, as --db takes it: where every server of the
+// suite keeps its data, and what klammer import writes into.  On PostgreSQL
+// (KLAMMER_TEST_PG) a fresh database on the test cluster, as its URL.
+export function freshDatabase(dir = tmpDir()) {
+    return PG ? pgFreshDb() : path.join(dir, 'k.db');
+}
+
 export async function startServer({ args = [], env = {}, dir, dbPath, port, timeoutMs = READY_TIMEOUT_MS } = {}) {
     dir = dir || (dbPath && !isUrl(dbPath) ? path.dirname(dbPath) : tmpDir());
-    dbPath = dbPath || (PG ? pgFreshDb() : path.join(dir, 'k.db'));
+    dbPath = dbPath || freshDatabase(dir);
     port = port || (await freePort());
     const argv = ['serve', '--db', dbPath, '--listen', `127.0.0.1:${port}`, ...args];
     if (!fs.existsSync(KLAMMER_BIN)) {

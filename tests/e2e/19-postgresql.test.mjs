@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, startServer, fixtures, makeStream, sleep, waitFor, PG, pgFreshDb, pgQuery } from './lib/harness.mjs';
+import { test, startServer, runCli, tmpDir, fixtures, makeStream, sleep, waitFor, PG, pgFreshDb, pgQuery, ENTITY_SETS } from './lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLUSTER = process.env.KLAMMER_TEST_PG_DIR || '';
@@ -159,4 +159,35 @@ test('two nodes starting together on an empty database: one migrates, both serve
     assert.equal((await b.getJson(`Things(${t['@iot.id']})`)).name, 'Thing 1');
     assert.equal(await a.stop(), 0);
     assert.equal(await b.stop(), 0);
+});
+
+test('moving from SQLite to PostgreSQL: export, import, the same data, new ids above the old', { skip }, async () => {
+    const dir = tmpDir('klammer-move-');
+    const lite = await start({ dbPath: path.join(dir, 'k.db') }); // a file: SQLite
+    const { ds } = await makeStream(lite);
+    for (let i = 0; i < 5; i++) {
+        await lite.create('Observations', { result: i + 0.5, phenomenonTime: `2024-01-0${i + 1}T00:00:00Z`, Datastream: { '@iot.id': ds } });
+    }
+    const gone = await lite.create('Things', fixtures.thing(9));
+    assert.equal((await lite.del(`Things(${gone['@iot.id']})`)).status, 200);
+    assert.equal(await lite.stop(), 0);
+    const file = path.join(dir, 'k.jsonl');
+    let r = await runCli(['export', '--db', lite.dbPath, '--out', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const db = pgFreshDb();
+    r = await runCli(['import', '--db', db, '--in', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const before = await start({ dbPath: lite.dbPath });
+    const after = await start({ dbPath: db });
+    for (const set of ENTITY_SETS) {
+        const a = await before.getJson(`${set}?$orderby=id&$top=1000`);
+        const b = await after.getJson(`${set}?$orderby=id&$top=1000`);
+        assert.deepEqual(JSON.parse(JSON.stringify(b.value).split(after.root).join('R')),
+            JSON.parse(JSON.stringify(a.value).split(before.root).join('R')), set);
+    }
+    // The sequences continue above the imported ids and the deleted one.
+    const t = await after.create('Things', fixtures.thing(10));
+    assert.ok(t['@iot.id'] > gone['@iot.id'], `new id ${t['@iot.id']} > ${gone['@iot.id']}`);
+    assert.equal(await before.stop(), 0);
+    assert.equal(await after.stop(), 0);
 });
