@@ -10,7 +10,9 @@
 # Every other BENCH_* variable of run.sh applies to both runs.  The complete
 # results of each run follow the table.  Results file: BENCH_RESULTS, else
 # bench/results/YYYY-MM-DD-postgresql.md for a full run, or
-# build/bench/YYYY-MM-DD-postgresql-partial.md.
+# build/bench/YYYY-MM-DD-postgresql-partial.md.  BENCH_COMPARE_ONLY=1 writes
+# the table again from the last two runs' files in build/bench/ without
+# running anything.
 #
 # SPDX-License-Identifier: Apache-2.0
 set -eu
@@ -29,6 +31,7 @@ unset BENCH_RESULTS
 # must not change what runs.
 cp "$BENCH/run.sh" "$OUT/run-copy.sh"
 for db in sqlite pg; do
+    [ "${BENCH_COMPARE_ONLY:-0}" != 1 ] || break
     echo "compare.sh: BENCH_DB=$db" >&2
     BENCH_ROOT=$ROOT BENCH_DB=$db BENCH_KV_OUT=$OUT/compare-$db.kv BENCH_RESULTS=$OUT/compare-$db.md \
         sh "$OUT/run-copy.sh" || { echo "compare.sh: the $db run failed" >&2; exit 1; }
@@ -45,11 +48,18 @@ rate() {
     s=$(get sqlite "$2") p=$(get pg "$2") sc=$(get sqlite "$3") pc=$(get pg "$3")
     echo "| $1 | ${s:+$(grp "$s") $4} | $(pct "$s" "$sc") | ${p:+$(grp "$p") $4} | $(pct "$p" "$pc") | $(pct "$p" "$s") |"
 }
-# ms FIGURE KEY: a latency (ms) on both, PostgreSQL as a multiple of SQLite.
+# ms FIGURE KEY: a latency (ms) on both, PostgreSQL as a multiple of SQLite;
+# "(not run)" when the run has no such step, "(not measured)" when its
+# requests failed or ran out of time (listed under that run's table).
 ms() {
     s=$(get sqlite "$2") p=$(get pg "$2")
     m=$(awk -v a="$p" -v b="$s" 'BEGIN { if (a != "" && b > 0) printf "x %.1f", a / b }')
-    echo "| $1 | ${s:-(not measured)}${s:+ ms} | | ${p:-(not measured)}${p:+ ms} | | $m |"
+    echo "| $1 | $(shown sqlite "$2" "$s") | | $(shown pg "$2" "$p") | | $m |"
+}
+shown() {
+    if [ -n "$3" ]; then echo "$3 ms"
+    elif grep -q "^$2=" "$OUT/compare-$1.kv"; then echo "(not measured)"
+    else echo "(not run)"; fi
 }
 ceil() {
     s=$(get sqlite "$2") p=$(get pg "$3")
