@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "util/log.h"
 
 typedef enum { OPT_STR, OPT_INT, OPT_LEVEL, OPT_BOOL } OptType;
@@ -286,6 +287,10 @@ void cfg_print(const Config *cfg, FILE *f)
             fprintf(f, "%s = %s\n", o->name, *(const int64_t *)p ? "true" : "false");
         else if ((strstr(o->name, "password") || strstr(o->name, "token")) && *p)
             fprintf(f, "%s = ********\n", o->name);
+        else if (p == cfg->db) {
+            char db[sizeof cfg->db];
+            fprintf(f, "%s = %s\n", o->name, store_db_redacted(p, db, sizeof db));
+        }
         else
             fprintf(f, "%s = %s\n", o->name, p);
     }

@@ -229,9 +229,10 @@ static int run(App *app, bool demo)
     Err err;
     err_init(&err);
     StoreConfig sc = {cfg->db, (int)cfg->threads + 2, 1024, cfg->sync_full != 0};
+    char db[sizeof cfg->db];
+    store_db_redacted(cfg->db, db, sizeof db);
     if (store_open(&sc, &app->store, &err)) {
-        LOG(LOG_ERROR, "msg=\"cannot open the database\" db=\"%s\" error=\"%s\"", cfg->db,
-            err.msg);
+        LOG(LOG_ERROR, "msg=\"cannot open the database\" db=\"%s\" error=\"%s\"", db, err.msg);
         return 1;
     }
     app->events = events_new();
@@ -277,7 +278,7 @@ static int run(App *app, bool demo)
         return 1;
     }
     LOG(LOG_INFO, "msg=\"listening\" url=http://%s/v1.1 db=\"%s\" threads=%lld", cfg->listen,
-        cfg->db, (long long)cfg->threads);
+        db, (long long)cfg->threads);
     if (app->mqtt) {
         if (events_mqtt_start(app->mqtt, &err))
             LOG(LOG_ERROR, "msg=\"cannot start MQTT\" error=\"%s\"", err.msg);
@@ -365,8 +366,10 @@ static int import_devices(App *app, const char *file)
         return 2;
     }
     StoreConfig sc = {app->cfg.db, 2, 1024, app->cfg.sync_full != 0};
+    char db[sizeof app->cfg.db];
+    store_db_redacted(app->cfg.db, db, sizeof db);
     if (store_open(&sc, &app->store, &err)) {
-        fprintf(stderr, "klammer: cannot open the database %s: %s\n", app->cfg.db, err.msg);
+        fprintf(stderr, "klammer: cannot open the database %s: %s\n", db, err.msg);
         json_decref(arr);
         return 1;
     }
@@ -378,7 +381,7 @@ static int import_devices(App *app, const char *file)
         fprintf(stderr, "klammer: %s: %s%s%s\n", file, err.field[0] ? err.field : "",
                 err.field[0] ? ": " : "", err.msg);
     else
-        printf("imported %zu devices into %s\n", n, app->cfg.db);
+        printf("imported %zu devices into %s\n", n, db);
     arena_fini(&a);
     json_decref(arr);
     store_close(app->store);

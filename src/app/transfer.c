@@ -210,6 +210,8 @@ int transfer_export(const Config *cfg)
 {
     Err err;
     err_init(&err);
+    char db[sizeof cfg->db];
+    store_db_redacted(cfg->db, db, sizeof db);
     if (!store_db_is_url(cfg->db) && access(cfg->db, F_OK) != 0) {
         fprintf(stderr, "klammer: export: there is no database %s\n", cfg->db);
         return 1;
@@ -242,10 +244,10 @@ int transfer_export(const Config *cfg)
             unlink(part);
     }
     if (rc) {
-        fprintf(stderr, "klammer: export of %s failed: %s\n", cfg->db, err.msg);
+        fprintf(stderr, "klammer: export of %s failed: %s\n", db, err.msg);
         return 1;
     }
-    LOG(LOG_INFO, "msg=\"export done\" db=\"%s\" out=\"%s\" lines=%lld seconds=%.2f", cfg->db,
+    LOG(LOG_INFO, "msg=\"export done\" db=\"%s\" out=\"%s\" lines=%lld seconds=%.2f", db,
         o.name, (long long)o.lines, now_s() - t0);
     return 0;
 }
@@ -619,15 +621,16 @@ int transfer_import(const Config *cfg)
         return 1;
     }
     im.st.ents = sta_dump_state_new();
+    char db[sizeof cfg->db];
+    store_db_redacted(cfg->db, db, sizeof db);
     Store *s = NULL;
     StoreConfig sc = {cfg->db, 1, 16, cfg->sync_full != 0};
     double t0 = now_s();
     int rc = store_open(&sc, &s, &err);
     if (rc) {
-        fprintf(stderr, "klammer: import: cannot open the database %s: %s\n", cfg->db,
-                err.msg);
+        fprintf(stderr, "klammer: import: cannot open the database %s: %s\n", db, err.msg);
     } else {
-        ImportJob job = {&im, cfg->db};
+        ImportJob job = {&im, db};
         rc = store_run(s, import_job, &job, &err);
         if (rc && err.code == ERR_CONFLICT && im.lineno == 0)
             fprintf(stderr, "klammer: import: %s\n", err.msg);
@@ -642,7 +645,7 @@ int transfer_import(const Config *cfg)
     if (!from_stdin)
         fclose(im.in);
     if (!rc) {
-        printf("imported %lld lines into %s in %.1f s:", (long long)im.st.lines, cfg->db,
+        printf("imported %lld lines into %s in %.1f s:", (long long)im.st.lines, db,
                now_s() - t0);
         for (int i = 0; sta_dump_order(i); i++)
             printf(" %lld %s,", (long long)sta_dump_count(im.st.ents, sta_dump_order(i)->type),

@@ -37,7 +37,7 @@ struct HttpServer {
     int port;
     atomic_uint_fast64_t next_id;
     atomic_uint_fast64_t served;
-    atomic_int active;
+    atomic_int active; /* requests handed to the handler and not yet finished */
     atomic_bool stopping; /* refuse new requests on kept-alive connections */
 };
 
@@ -51,6 +51,7 @@ typedef struct Conn {
     struct timespec start;
     bool too_large;
     bool dispatched;
+    bool counted;      /* in HttpServer.active */
     bool suspended;
     /* in-process requests wait here */
     pthread_mutex_t mu;
@@ -118,7 +119,6 @@ static Conn *conn_new(HttpServer *s)
     clock_gettime(CLOCK_MONOTONIC, &c->start);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    atomic_fetch_add(&s->active, 1);
     return c;
 }
 
@@ -126,7 +126,8 @@ static void conn_free(Conn *c)
 {
     if (!c)
         return;
-    atomic_fetch_sub(&c->srv->active, 1);
+    if (c->counted)
+        atomic_fetch_sub(&c->srv->active, 1);
     arena_fini(&c->arena);
     buf_fini(&c->body);
     buf_fini(&c->resp.body);
@@ -228,6 +229,13 @@ static void dispatch(Conn *c)
     if (!r->resumed) {
         r->body = c->body.len ? c->body.data : NULL;
         r->body_len = c->body.len;
+    }
+    if (!c->counted) {
+        /* From here the request is in flight: a stop waits for it.  A
+         * connection still sending its headers or body is not (a client
+         * that stalls mid-body cannot hold the stop up). */
+        c->counted = true;
+        atomic_fetch_add(&s->active, 1);
     }
     c->suspended = false;
     int rc = s->handler(s->data, r, &c->resp);

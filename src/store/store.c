@@ -156,6 +156,46 @@ bool store_db_is_url(const char *path)
     return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
 }
 
+const char *store_db_redacted(const char *db, char *out, size_t outsz)
+{
+    if (outsz == 0)
+        return out;
+    if (!store_db_is_url(db)) {
+        snprintf(out, outsz, "%s", db);
+        return out;
+    }
+    Buf b;
+    buf_init(&b);
+    const char *auth = strstr(db, "://") + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memrchr(auth, '@', alen);
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon) {
+        buf_append(&b, db, (size_t)(colon + 1 - db));
+        buf_puts(&b, "***");
+        db = at;
+    }
+    /* Query parameters: password=... up to the next '&'. */
+    for (const char *p = db; *p;) {
+        const char *q = strstr(p, "password=");
+        if (!q || (q != db && q[-1] != '?' && q[-1] != '&')) {
+            if (!q) {
+                buf_puts(&b, p);
+                break;
+            }
+            buf_append(&b, p, (size_t)(q + 9 - p));
+            p = q + 9;
+            continue;
+        }
+        buf_append(&b, p, (size_t)(q + 9 - p));
+        buf_puts(&b, "***");
+        p = q + 9 + strcspn(q + 9, "&#");
+    }
+    snprintf(out, outsz, "%s", b.data ? b.data : "");
+    buf_fini(&b);
+    return out;
+}
+
 static void configure_sqlite(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

@@ -72,6 +72,12 @@ struct StoreRowSet {
 bool store_db_is_url(const char *db);
 
 /*
+ * db for logs and messages: a PostgreSQL URL with its password (user:pw@
+ * and ?password=) replaced by "***"; anything else copied.  Returns out.
+ */
+const char *store_db_redacted(const char *db, char *out, size_t outsz);
+
+/*
  * Opens (creating if needed) the database, applies pending migrations, opens
  * the read pool and starts the writer thread.  Errors: ERR_STORAGE, ERR_IO.
  */

@@ -360,8 +360,15 @@ test('serve: a database in a missing directory or a corrupt file is an error, no
 
 test('serve: an unreachable PostgreSQL database is an error, exit non-zero, no hang', async () => {
     // Nothing listens on port 1 of the loopback interface.
-    const r = await runCli(['serve', '--db', 'postgresql://klammer@127.0.0.1:1/klammer', '--listen', `127.0.0.1:${await freePort()}`], { timeoutMs: 15000 });
+    const r = await runCli(['serve', '--db', 'postgresql://klammer:pegel-secret@127.0.0.1:1/klammer?password=other-secret', '--listen', `127.0.0.1:${await freePort()}`], { timeoutMs: 15000 });
     assert.ok(r.code !== 0 && r.code !== null, `exit code ${r.code} signal ${r.signal}`);
     assert.match(r.stderr, /cannot connect to the database/);
+    // The password of the URL never reaches the log.
+    assert.match(r.stderr, /postgresql:\/\/klammer:\*\*\*@127\.0\.0\.1:1\/klammer\?password=\*\*\*/, r.stderr);
+    assert.ok(!/secret/.test(r.stderr), r.stderr);
+    const c = await runCli(['check-config', '--db', 'postgresql://klammer:pegel-secret@db.example/klammer']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /^db = postgresql:\/\/klammer:\*\*\*@db\.example\/klammer$/m);
+    assert.ok(!/secret/.test(c.stdout), c.stdout);
     assert.ok(!/AddressSanitizer|runtime error/.test(r.stderr), r.stderr);
 });

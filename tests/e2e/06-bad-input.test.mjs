@@ -7,6 +7,7 @@
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test, startServer, assertError, fixtures, OT, countAll } from './lib/harness.mjs';
 
 let s;
@@ -469,4 +470,17 @@ test('malformed HTTP does not hang or kill the server', async () => {
     const r2 = await s.raw(`POST /v1.1/Things HTTP/1.1\r\nHost: ${s.host}\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{"na`, { end: true }).catch(() => ({ status: 'closed' }));
     assert.ok(r2.status === 'closed' || r2.status === 400, `short body: ${r2.status}`);
     assert.equal((await s.get('/v1.1')).status, 200);
+});
+
+test('a client that stalls in the middle of its body does not hold up a stop', async () => {
+    const own = await startServer();
+    const sock = net.connect(own.port, '127.0.0.1');
+    await new Promise((resolve, reject) => { sock.on('connect', resolve); sock.on('error', reject); });
+    sock.on('error', () => {});
+    sock.write(`POST /v1.1/Things HTTP/1.1\r\nHost: ${own.host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    assert.equal(await own.stop({ timeoutMs: 5000 }), 0);
+    assert.ok(Date.now() - t0 < 3000, `stop took ${Date.now() - t0} ms`);
+    sock.destroy();
 });

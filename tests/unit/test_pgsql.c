@@ -198,6 +198,32 @@ static void test_row_fix(void **state)
     assert_int_equal(cols[p->slot].type, SV_TEXT);
 }
 
+/* The password of a database URL never reaches a log line. */
+static void test_db_redacted(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"klammer.db", "klammer.db"},
+        {"/var/lib/klammer/k:x@y.db", "/var/lib/klammer/k:x@y.db"},
+        {"postgresql://klammer:s3cr%40t@db.hagen.example:5432/klammer",
+         "postgresql://klammer:***@db.hagen.example:5432/klammer"},
+        {"postgres://klammer@127.0.0.1/k", "postgres://klammer@127.0.0.1/k"},
+        {"postgresql://127.0.0.1/k?user=k&password=pw&sslmode=require",
+         "postgresql://127.0.0.1/k?user=k&password=***&sslmode=require"},
+        {"postgresql://u:a:b@h/k?password=x", "postgresql://u:***@h/k?password=***"},
+        {"postgresql://h/k?mypassword=x", "postgresql://h/k?mypassword=x"},
+        {"postgresql:///k?host=/tmp&password=", "postgresql:///k?host=/tmp&password=***"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        assert_string_equal(store_db_redacted(cases[i].in, out, sizeof out), cases[i].out);
+    }
+    char tiny[8];
+    assert_string_equal(store_db_redacted("postgresql://u:pw@h/k", tiny, sizeof tiny), "postgre");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_filter_dialects),
         cmocka_unit_test(test_orderby_json),
         cmocka_unit_test(test_row_fix),
+        cmocka_unit_test(test_db_redacted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
