@@ -883,6 +883,47 @@ static int update(WriteCtx *w, StoreConn *c, const EntityDef *def, int64_t id, j
 /* ============================================================ dataArray */
 
 /* OGC 18-088 §14.3.2 (CreateObservations): one group per (Multi)Datastream. */
+/* Valid rows of a dataArray group waiting to be inserted together. */
+typedef struct RowBatch {
+    Vals v[STORE_INSERT_ROWS];
+    int64_t *out[STORE_INSERT_ROWS]; /* where each row's id goes */
+    size_t n;
+} RowBatch;
+
+static int flush_rows(WriteCtx *w, StoreConn *c, RowBatch *b, Err *err)
+{
+    if (b->n == 0)
+        return 0;
+    const EntityDef *odef = model_entity(ENT_OBSERVATION);
+    const StoreValue *rows[STORE_INSERT_ROWS];
+    int64_t ids[STORE_INSERT_ROWS];
+    for (size_t i = 0; i < b->n; i++)
+        rows[i] = b->v[i].v;
+    int rc = store_insert_many(c, odef, rows, b->v[0].set, b->n, ids, err);
+    for (size_t i = 0; !rc && i < b->n; i++) {
+        *b->out[i] = ids[i];
+        rc = note(w, EV_CREATED, odef, ids[i], ~0u, err);
+    }
+    b->n = 0;
+    return rc; /* a storage error, not a bad row: the whole request fails */
+}
+
+/* Queues a valid row (inserting the queue first when it is full or the
+ * row sets other columns). */
+static int queue_row(WriteCtx *w, StoreConn *c, RowBatch *b, const Vals *v, int64_t *out,
+                     Err *err)
+{
+    if (b->n == STORE_INSERT_ROWS ||
+        (b->n && memcmp(b->v[0].set, v->set, sizeof v->set) != 0)) {
+        int rc = flush_rows(w, c, b, err);
+        if (rc)
+            return rc;
+    }
+    b->v[b->n] = *v;
+    b->out[b->n++] = out;
+    return 0;
+}
+
 static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size_t *row0,
                            Err *err)
 {
@@ -942,6 +983,8 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
     }
     const Prop *pt = model_prop(odef, "phenomenonTime", 14);
     const Rel *rf = model_rel(odef, "FeatureOfInterest", 17);
+    RowBatch *batch = xmalloc(sizeof *batch);
+    batch->n = 0;
     for (size_t r = 0; r < json_array_size(rows); r++) {
         json_t *row = json_array_get(rows, r);
         int64_t *out = &w->ids[*row0 + r];
@@ -974,23 +1017,27 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
             if (foi != known_foi) {
                 bool exists;
                 if ((rc = store_exists(c, model_entity(ENT_FEATURE), foi, &exists, err)))
-                    return rc;
+                    break;
                 if (!exists)
                     continue;
                 known_foi = foi;
             }
         } else {
             if (!gen_foi && (rc = generated_foi(w, c, &ctx, &gen_foi, prefix, err)))
-                return rc;
+                break;
             foi = gen_foi;
         }
         v.v[rf->fk_slot] = (StoreValue){.type = SV_INT, .i = foi};
         v.v[srel->fk_slot] = (StoreValue){.type = SV_INT, .i = sid};
         v.set[rf->fk_slot] = v.set[srel->fk_slot] = true;
-        if ((rc = store_insert(c, odef, v.v, v.set, out, err)) ||
-            (rc = note(w, EV_CREATED, odef, *out, ~0u, err)))
-            return rc; /* a storage error, not a bad row: the whole request fails */
+        if ((rc = queue_row(w, c, batch, &v, out, err)))
+            break;
     }
+    if (!rc)
+        rc = flush_rows(w, c, batch, err);
+    free(batch);
+    if (rc)
+        return rc;
     w->last_sdef = sdef;
     w->last_sid = sid;
     w->last_ctx = ctx;

@@ -674,6 +674,72 @@ static int insert_stmt(StoreConn *c, const EntityDef *def, const bool *set, Stor
     return rc;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One INSERT of STORE_INSERT_ROWS rows. */
+static int insert_rows(StoreConn *c, const EntityDef *def, const StoreValue *const *rows,
+                       const bool *set, int64_t *ids, Err *err)
+{
+    Buf sql;
+    buf_init(&sql);
+    buf_printf(&sql, "INSERT INTO %s(", def->table);
+    int ncols = 0;
+    for (int i = 1; i < def->ncols; i++)
+        if (set[i])
+            buf_printf(&sql, "%s%s", ncols++ ? "," : "", def->cols[i]);
+    buf_puts(&sql, ") VALUES");
+    for (int r = 0; r < STORE_INSERT_ROWS; r++) {
+        buf_puts(&sql, r ? ",(" : "(");
+        for (int i = 0; i < ncols; i++)
+            buf_puts(&sql, i ? ",?" : "?");
+        buf_putc(&sql, ')');
+    }
+    buf_puts(&sql, " RETURNING id");
+    StoreStmt *st;
+    int rc = store_stmt(c, sql.data, &st, err);
+    buf_fini(&sql);
+    if (rc)
+        return rc;
+    int k = 1;
+    for (int r = 0; r < STORE_INSERT_ROWS; r++)
+        for (int i = 1; i < def->ncols; i++)
+            if (set[i])
+                stmt_bind_value(st, k++, &rows[r][i]);
+    int n = 0, step;
+    while ((step = stmt_step(st, err)) == STORE_ROW && n < STORE_INSERT_ROWS)
+        ids[n++] = stmt_col_int(st, 0);
+    stmt_reset(st);
+    if (step < 0)
+        return step;
+    if (n != STORE_INSERT_ROWS)
+        return err_set(err, ERR_STORAGE, NULL, "insert into %s returned %d ids for %d rows",
+                       def->table, n, STORE_INSERT_ROWS);
+    /* The ids are drawn in row order; RETURNING need not list them so. */
+    qsort(ids, (size_t)n, sizeof *ids, cmp_id);
+    return 0;
+}
+
+int store_insert_many(StoreConn *c, const EntityDef *def, const StoreValue *const *rows,
+                      const bool *set, size_t n, int64_t *ids, Err *err)
+{
+    size_t i = 0;
+    for (; n - i >= STORE_INSERT_ROWS; i += STORE_INSERT_ROWS) {
+        int rc = insert_rows(c, def, rows + i, set, ids + i, err);
+        if (rc)
+            return rc;
+    }
+    for (; i < n; i++) {
+        int rc = store_insert(c, def, rows[i], set, &ids[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int store_update(StoreConn *c, const EntityDef *def, int64_t id, const StoreValue *vals,
                  const bool *set, Err *err)
 {

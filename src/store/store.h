@@ -137,6 +137,17 @@ int store_read(StoreConn *c, Arena *a, const StoreScope *scope, const QueryOptio
  * Inserts a row of def with the columns whose set[slot] is true (slot 0,
  * the id, is assigned by the database).  Writes the new id to *id.
  */
+/*
+ * store_insert for rows[0..n), all with the same columns set, writing each
+ * row's id to ids[i]: STORE_INSERT_ROWS rows per statement (one round trip
+ * to PostgreSQL instead of one per row), the rest one by one.  Ids ascend
+ * in row order.  Errors as store_insert; on error the rows already
+ * inserted stay (the caller's savepoint decides).
+ */
+#define STORE_INSERT_ROWS 64
+int store_insert_many(StoreConn *c, const EntityDef *def, const StoreValue *const *rows,
+                      const bool *set, size_t n, int64_t *ids, Err *err);
+
 int store_insert(StoreConn *c, const EntityDef *def, const StoreValue *vals, const bool *set,
                  int64_t *id, Err *err);
 
