@@ -457,6 +457,7 @@ const StoreDialect store_dialect_pg = {
     .asc = " NULLS FIRST",
     .desc = " DESC NULLS LAST",
     .strict = true,
+    .lateral = true,
 };
 
 /* ========================================================== connections */

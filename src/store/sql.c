@@ -232,9 +232,14 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
     } else if (!windowed) {
         buf_puts(&sql, "SELECT p.key,");
         cols_sql(&sql, def, "t");
-        buf_printf(&sql, " FROM %s JOIN %s t ON t.id IN (SELECT t2.id FROM %s t2"
-                         " WHERE t2.%s = p.value",
-                   c->dialect->ids_source, def->table, def->table, rel->fk_col);
+        if (c->dialect->lateral)
+            buf_printf(&sql, " FROM %s CROSS JOIN LATERAL (SELECT t2.* FROM %s t2"
+                             " WHERE t2.%s = p.value",
+                       c->dialect->ids_source, def->table, rel->fk_col);
+        else
+            buf_printf(&sql, " FROM %s JOIN %s t ON t.id IN (SELECT t2.id FROM %s t2"
+                             " WHERE t2.%s = p.value",
+                       c->dialect->ids_source, def->table, def->table, rel->fk_col);
         if (o->filter_ast) {
             buf_puts(&sql, " AND ");
             if ((rc = store_filter_sql(c, &sql, &binds, a, o->filter_ast, "t2", def, err)))
@@ -242,7 +247,8 @@ static int read_children(StoreConn *c, Arena *a, const EntityDef *parent_def, co
         }
         buf_puts(&sql, " ORDER BY ");
         order_sql(&oc, &sql, o, "t2");
-        buf_puts(&sql, " LIMIT ?2 OFFSET ?3) ORDER BY p.key,");
+        buf_puts(&sql, c->dialect->lateral ? " LIMIT ?2 OFFSET ?3) t ORDER BY p.key,"
+                                           : " LIMIT ?2 OFFSET ?3) ORDER BY p.key,");
         order_sql(&oc, &sql, o, "t");
     } else {
         buf_puts(&sql, "SELECT pk");

@@ -62,6 +62,12 @@ typedef struct StoreDialect {
      * through the klammer_json_* functions of schema_pg.c.
      */
     bool strict;
+    /*
+     * A page of children per parent as a LATERAL join (PostgreSQL); without,
+     * "t.id IN (SELECT ... LIMIT)" (SQLite), which PostgreSQL would run
+     * once per row of the child table.
+     */
+    bool lateral;
 } StoreDialect;
 
 extern const StoreDialect store_dialect_sqlite;

@@ -430,6 +430,87 @@ static void test_stats_insert(void **state)
     expect_stats(f, w.ds[0], (Stats){5, 100 * S, 400 * S, 90 * S, 500 * S, tie[0].id});
 }
 
+/* 130 rows through store_insert_many: two multi-row INSERTs of 64 and two
+ * single ones, for two streams in one statement; ids ascend in row order
+ * and the statistics come out as they do row by row. */
+#define MANY 130
+
+static int64_t many_phen(int i)
+{
+    return (i == 77 || i == 101) ? 1000 * S : (i * 37) % 500 * S; /* two equal maxima */
+}
+
+typedef struct ManyJob {
+    World *w;
+    int64_t ids[MANY];
+} ManyJob;
+
+static int many_job(StoreConn *c, void *data, Err *err)
+{
+    ManyJob *j = data;
+    const EntityDef *def = model_entity(ENT_OBSERVATION);
+    static StoreValue vals[MANY][32];
+    const StoreValue *rows[MANY];
+    bool set[32] = {false};
+    const char *cols[] = {"datastream_id", "feature_id", "phen_start", "phen_end",
+                          "result_time", "result", "result_type"};
+    for (size_t k = 0; k < COUNT(cols); k++)
+        set[slot_of(def, cols[k])] = true;
+    for (int i = 0; i < MANY; i++) {
+        StoreValue *v = vals[i];
+        memset(v, 0, sizeof vals[i]);
+        v[slot_of(def, "datastream_id")] = INT(i % 2 ? j->w->ds[1] : j->w->ds[0]);
+        v[slot_of(def, "feature_id")] = INT(j->w->foi);
+        v[slot_of(def, "phen_start")] = INT(many_phen(i));
+        v[slot_of(def, "phen_end")] = i == 40 ? INT(2000 * S) : NUL;
+        v[slot_of(def, "result_time")] = i == 3 || i == 9 ? INT((int64_t)i * S) : NUL;
+        v[slot_of(def, "result")] = REAL(i);
+        v[slot_of(def, "result_type")] = INT(1);
+        rows[i] = v;
+    }
+    return store_insert_many(c, def, rows, set, MANY, j->ids, err);
+}
+
+static void test_insert_many(void **state)
+{
+    Fx *f = *state;
+    World w = make_world(f);
+    ManyJob j = {&w, {0}};
+    Err err;
+    err_init(&err);
+    int rc = store_run(f->s, many_job, &j, &err);
+    if (rc)
+        print_error("insert_many: %s\n", err.msg);
+    assert_int_equal(rc, 0);
+    for (int i = 1; i < MANY; i++)
+        assert_true(j.ids[i] > j.ids[i - 1]);
+    /* Each id is its row's: row 40 alone has a phenomenonTime interval. */
+    assert_int_equal(q1(f, "SELECT count(*) FROM observations WHERE phen_end IS NOT NULL AND id = ?",
+                        j.ids[40]), 1);
+    /* What the row-by-row trigger would give, computed here. */
+    for (int d = 0; d < 2; d++) {
+        Stats want = {0, NONE, NONE, NONE, NONE, NONE};
+        int64_t last_phen = NONE;
+        for (int i = d; i < MANY; i += 2) {
+            int64_t p = many_phen(i), e = i == 40 ? 2000 * S : p;
+            int64_t r = i == 3 || i == 9 ? (int64_t)i * S : NONE;
+            want.count++;
+            want.pstart = want.pstart == NONE || p < want.pstart ? p : want.pstart;
+            want.pend = want.pend == NONE || e > want.pend ? e : want.pend;
+            if (r != NONE) {
+                want.rstart = want.rstart == NONE || r < want.rstart ? r : want.rstart;
+                want.rend = want.rend == NONE || r > want.rend ? r : want.rend;
+            }
+            if (last_phen == NONE || p >= last_phen) {
+                last_phen = p;
+                want.last = j.ids[i];
+            }
+        }
+        expect_stats(f, w.ds[d], want);
+    }
+    assert_int_equal(stats(f, w.ds[1]).last, j.ids[101]); /* the later of two equal maxima */
+}
+
 static void test_stats_delete(void **state)
 {
     Fx *f = *state;
@@ -1096,6 +1177,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_stats_insert),
+        T(test_insert_many),
         T(test_stats_delete),
         T(test_stats_update),
         T(test_expand_latest),
