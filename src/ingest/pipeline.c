@@ -362,6 +362,7 @@ typedef struct Pending {
     size_t groups;                  /* rows in the CreateObservations request */
     size_t good;                    /* of those, stored (seen_rows counts them) */
     size_t first_bad;               /* index of the first failed row, if good < groups */
+    bool stored_elsewhere;          /* the store had it when its request ran (another node) */
     bool seen;                      /* stored (wholly or partly): remember it */
     atomic_uint_fast64_t *counter;  /* P_DEAD: the reason's counter */
     int rc;
@@ -627,9 +628,17 @@ static int seen_rows(StoreConn *c, void *data, const int64_t *ids, size_t n, Err
         if (p->good == 0)
             continue;
         StoreUplinkSeen row = {p->u.dev_eui, p->u.f_cnt, p->u.received};
-        int rc = store_uplink_seen_put(c, &row, err);
+        bool fresh;
+        int rc = store_uplink_seen_claim(c, &row, INGEST_RESET_US, &fresh, err);
         if (rc)
             return rc;
+        if (!fresh) {
+            /* Stored meanwhile through another node (one uplink, two
+             * ingesting nodes): undo the request; alone, it is a duplicate. */
+            p->stored_elsewhere = true;
+            return err_set(err, ERR_CONFLICT, NULL, "DevEUI %s fCnt %u is stored already",
+                           p->u.dev_eui, (unsigned)p->u.f_cnt);
+        }
     }
     return 0;
 }
@@ -648,6 +657,7 @@ static void store_group(Ingest *ing, Pending **list, size_t m)
     for (size_t i = 0; i < m; i++) {
         Pending *p = list[i];
         p->groups = ingest_append_groups(&p->dev, &p->u, p->v, p->n, &body, rows > 0);
+        p->stored_elsewhere = false;
         rows += p->groups;
         if (p->groups == 0) {
             p->res->outcome = INGEST_SKIPPED;
@@ -679,6 +689,10 @@ static void store_group(Ingest *ing, Pending **list, size_t m)
                 continue;
             if (ok) {
                 judge(ing, p);
+                continue;
+            }
+            if (p->stored_elsewhere) {
+                duplicate(ing, p);
                 continue;
             }
             if (rc)

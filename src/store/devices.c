@@ -213,21 +213,27 @@ int store_uplink_seen_get(StoreConn *c, const char *dev_eui, int64_t f_cnt, bool
     return 0;
 }
 
-int store_uplink_seen_put(StoreConn *c, void *data, Err *err)
+int store_uplink_seen_claim(StoreConn *c, const StoreUplinkSeen *u, int64_t window,
+                            bool *fresh, Err *err)
 {
-    const StoreUplinkSeen *u = data;
     StoreStmt *st;
     int rc = store_stmt(c,
                         "INSERT INTO uplinks_seen(dev_eui, f_cnt, received)"
                         " VALUES(?1, ?2, ?3)"
-                        " ON CONFLICT(dev_eui, f_cnt) DO UPDATE SET received = excluded.received",
+                        " ON CONFLICT(dev_eui, f_cnt) DO UPDATE SET received = excluded.received"
+                        " WHERE abs(uplinks_seen.received - excluded.received) >= ?4"
+                        " RETURNING 1",
                         &st, err);
     if (rc)
         return rc;
     stmt_bind_str(st, 1, u->dev_eui);
     stmt_bind_int(st, 2, u->f_cnt);
     stmt_bind_int(st, 3, u->received);
+    stmt_bind_int(st, 4, window);
     int step = stmt_step(st, err);
     stmt_reset(st);
-    return step == STORE_DONE ? 0 : step;
+    if (step < 0)
+        return step;
+    *fresh = step == STORE_ROW;
+    return 0;
 }

@@ -339,8 +339,16 @@ typedef struct StoreUplinkSeen {
 int store_uplink_seen_get(StoreConn *c, const char *dev_eui, int64_t f_cnt, bool *found,
                           int64_t *received, Err *err);
 
-/* A StoreJobFn: records (or refreshes) the StoreUplinkSeen data points to. */
-int store_uplink_seen_put(StoreConn *c, void *data, Err *err);
+/*
+ * Records the uplink *u as stored, in the caller's transaction, unless the
+ * store already has it with a receive time less than window µs away (an
+ * uplink another node stored, or is storing: on PostgreSQL the insert
+ * waits for that transaction).  *fresh tells which: false = a duplicate.
+ * A row older than window is a frame-counter reset and is replaced.
+ * Errors: ERR_STORAGE, ERR_UNAVAILABLE.
+ */
+int store_uplink_seen_claim(StoreConn *c, const StoreUplinkSeen *u, int64_t window,
+                            bool *fresh, Err *err);
 
 /* ------------------------------------------------ restore (klammer import) */
 

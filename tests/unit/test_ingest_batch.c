@@ -39,7 +39,17 @@ typedef struct Fake {
     int calls;          /* CreateObservations requests */
     int rows;           /* rows in them */
     int64_t next_id;
+    const char *steal_eui; /* another node stores this uplink just before a request's job */
+    int64_t steal_fcnt;
 } Fake;
+
+static int steal_job(StoreConn *c, void *data, Err *err)
+{
+    Fake *f = data;
+    StoreUplinkSeen u = {f->steal_eui, f->steal_fcnt, 1748927564000000LL + f->steal_fcnt * 1000000};
+    bool fresh;
+    return store_uplink_seen_claim(c, &u, INGEST_RESET_US, &fresh, err);
+}
 
 typedef struct TxRun {
     IngestTxFn tx;
@@ -88,9 +98,13 @@ static int fake_create(void *data, const char *path, const char *body, IngestTxF
     TxRun t = {tx, tx_data, ids, n};
     Err err;
     err_init(&err);
+    if (f->steal_eui) {
+        assert_int_equal(store_run(f->store, steal_job, f, &err), 0);
+        f->steal_eui = NULL;
+    }
     int rc = tx ? store_run(f->store, tx_job, &t, &err) : 0;
     free(ids);
-    *status = rc ? 500 : 201;
+    *status = rc == ERR_CONFLICT ? 409 : rc ? 500 : 201;
     *resp = strdup("[]");
     return 0;
 }
@@ -272,6 +286,25 @@ static void test_partly_rejected(void **state)
     assert_int_equal(res[0].outcome, INGEST_DUPLICATE);
 }
 
+/* Another node stores one uplink of the batch while the batch is on its way:
+ * the store's uplinks_seen decides, the batch is split, that one is a
+ * duplicate and the others are stored. */
+static void test_stored_by_another_node(void **state)
+{
+    Fx *fx = *state;
+    Up ups[3];
+    IngestResult res[3];
+    for (unsigned i = 0; i < 3; i++)
+        uplink(&ups[i], "24E1247100000001", 300 + i);
+    fx->fake.steal_eui = "24E1247100000001";
+    fx->fake.steal_fcnt = 301;
+    run(fx, ups, 3, res);
+    assert_int_equal(res[0].outcome, INGEST_STORED);
+    assert_int_equal(res[1].outcome, INGEST_DUPLICATE);
+    assert_int_equal(res[2].outcome, INGEST_STORED);
+    assert_int_equal(fx->fake.calls, 1 + 3);
+}
+
 typedef struct Racer {
     Fx *fx;
     Up *ups;
@@ -319,6 +352,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_request_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partly_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_racing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stored_by_another_node, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
