@@ -65,6 +65,13 @@ static const Option options[] = {
     {"mqtt_session_expiry", INT(mqtt_session_expiry), "604800", 0, 4294967295LL,
      "KLAMMER_MQTT_SESSION_EXPIRY",
      "seconds the broker keeps klammer's MQTT session and queued messages while it is away"},
+    {"mqtt_create", OPT_BOOL, offsetof(Config, mqtt_create), 0, "true", 0, 1,
+     "KLAMMER_MQTT_CREATE",
+     "store Observations published to v1.1/.../Observations (OGC 18-088 14.3) on this node"},
+    {"mqtt_create_shared", OPT_BOOL, offsetof(Config, mqtt_create_shared), 0, "false", 0, 1,
+     "KLAMMER_MQTT_CREATE_SHARED",
+     "take those creates through the shared subscription $share/klammer/..., so that of "
+     "several nodes one stores each (docs/scaling.md)"},
     {"ingest_mqtt", STR(ingest_mqtt), "", 0, 0, "KLAMMER_INGEST_MQTT",
      "broker of the LoRaWAN network server (ChirpStack, TTS) mqtt://host:port; empty = off"},
     {"ingest_mqtt_username", STR(ingest_mqtt_username), "", 0, 0,

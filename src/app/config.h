@@ -34,6 +34,8 @@ typedef struct Config {
     char mqtt_ca_file[512];  /* CA certificates (PEM) for mqtts://, "" = the system's */
     char mqtt_client_id[128]; /* stable client id; the broker keeps our session under it */
     int64_t mqtt_session_expiry; /* seconds the broker keeps our session while we are away */
+    int64_t mqtt_create;         /* 1 = store Observations published by clients (§14.3) */
+    int64_t mqtt_create_shared;  /* 1 = through $share/klammer/...: one node of several stores each */
     char ingest_mqtt[512];          /* LoRaWAN network server's broker URL, "" = off */
     char ingest_mqtt_username[128]; /* "" = none */
     char ingest_mqtt_password[256]; /* "" = none; printed masked */

@@ -237,10 +237,15 @@ static int run(App *app, bool demo)
     }
     app->events = events_new();
     if (cfg->mqtt[0]) {
-        MqttConfig mc = {cfg->mqtt,           cfg->mqtt_username,
-                         cfg->mqtt_password,  cfg->mqtt_ca_file,
-                         cfg->mqtt_client_id, cfg->mqtt_session_expiry,
-                         mqtt_create,         mqtt_dead_letter,
+        MqttConfig mc = {cfg->mqtt,
+                         cfg->mqtt_username,
+                         cfg->mqtt_password,
+                         cfg->mqtt_ca_file,
+                         cfg->mqtt_client_id,
+                         cfg->mqtt_session_expiry,
+                         cfg->mqtt_create ? mqtt_create : NULL,
+                         cfg->mqtt_create_shared != 0,
+                         mqtt_dead_letter,
                          app};
         app->mqtt = events_mqtt_new(&mc, &err);
         if (!app->mqtt) {

@@ -124,6 +124,8 @@ typedef struct MqttConfig {
     const char *client_id;      /* stable id: the broker keeps the session under it */
     int64_t session_expiry;     /* seconds the broker keeps the session while we are away */
     MqttCreateFn create;        /* NULL = creating through MQTT is off (no subscription) */
+    bool create_shared;         /* subscribe to the create topics as $share/klammer/...: the
+                                 * broker gives each message to one of the nodes */
     MqttDeadLetterFn dead_letter; /* where rejected messages go; NULL = only logged */
     void *data;                 /* passed to create and dead_letter; borrowed, must outlive the sink */
 } MqttConfig;

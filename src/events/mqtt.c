@@ -371,6 +371,7 @@ struct MqttSink {
     int port;
     int64_t session_expiry;
     MqttCreateFn create;
+    bool create_shared;
     MqttDeadLetterFn dead_letter;
     void *data;
 
@@ -462,10 +463,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
      * covers a broker that lost it.  No-local: our own notifications are not
      * create requests; retained messages on these topics are not either. */
     if (m->create) {
+        /* Shared: no-local is not allowed there (MQTT 5.0 §3.8.3.1); our
+         * own notifications carry @iot.id and are ignored anyway. */
         char *topics[] = {"v1.1/Observations", "v1.1/+/Observations"};
-        rc = mosquitto_subscribe_multiple(mosq, NULL, 2, topics, 1,
-                                          MQTT_SUB_OPT_NO_LOCAL | MQTT_SUB_OPT_SEND_RETAIN_NEVER,
-                                          NULL);
+        char *shared[] = {"$share/klammer/v1.1/Observations", "$share/klammer/v1.1/+/Observations"};
+        rc = mosquitto_subscribe_multiple(
+            mosq, NULL, 2, m->create_shared ? shared : topics, 1,
+            (m->create_shared ? 0 : MQTT_SUB_OPT_NO_LOCAL) | MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL);
         if (rc)
             mqtt_link_error(&m->link, "subscribe failed: %s", mosquitto_strerror(rc));
     }
@@ -729,6 +733,7 @@ MqttSink *events_mqtt_new(const MqttConfig *cfg, Err *err)
     m->client_id = xstrdup(cfg->client_id);
     m->session_expiry = cfg->session_expiry;
     m->create = cfg->create;
+    m->create_shared = cfg->create_shared;
     m->dead_letter = cfg->dead_letter;
     m->data = cfg->data;
     for (int i = 0; i < RING; i++)

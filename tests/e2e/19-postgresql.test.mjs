@@ -10,11 +10,12 @@
 
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, startServer, runCli, tmpDir, fixtures, makeStream, sleep, waitFor, PG, pgFreshDb, pgQuery, ENTITY_SETS } from './lib/harness.mjs';
+import { test, startServer, runCli, tmpDir, fixtures, makeStream, sleep, waitFor, freePort, PG, pgFreshDb, pgQuery, ENTITY_SETS } from './lib/harness.mjs';
+import { Broker, findBin } from './lib/broker.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLUSTER = process.env.KLAMMER_TEST_PG_DIR || '';
@@ -122,6 +123,40 @@ test('two nodes on one database: what one writes the other reads', { skip }, asy
     assert.equal((await b.get(`Datastreams(${ds})`)).status, 404, 'the cascade is seen by the other node');
     assert.equal(await a.stop(), 0);
     assert.equal(await b.stop(), 0);
+});
+
+test('two nodes with mqtt_create_shared: an Observation published over MQTT is stored once, not once per node', { skip }, async () => {
+    const dir = tmpDir('klammer-shared-');
+    const broker = new Broker(await freePort(), dir);
+    await broker.start();
+    try {
+        const mqtt = ['--mqtt', `mqtt://127.0.0.1:${broker.port}`, '--mqtt-create-shared', 'true'];
+        const a = await start({ args: [...mqtt, '--mqtt-client-id', `node-a-${process.pid}`] });
+        const b = await start({ dbPath: a.dbPath, args: [...mqtt, '--mqtt-client-id', `node-b-${process.pid}`] });
+        for (const n of [a, b])
+            await waitFor(async () => (await n.getJson('/health')).mqtt.state === 'connected', { timeoutMs: 10000, what: 'MQTT connected' });
+        const { ds } = await makeStream(a);
+        const N = 40;
+        const lines = Array.from({ length: N }, (_, i) => JSON.stringify({ result: i, phenomenonTime: new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString() }));
+        await new Promise((resolve, reject) => {
+            const p = spawn(findBin('mosquitto_pub'), ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1',
+                '-t', `v1.1/Datastreams(${ds})/Observations`, '-l'], { stdio: ['pipe', 'ignore', 'inherit'] });
+            p.on('error', reject);
+            p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub exit ${code}`))));
+            p.stdin.end(lines.join('\n') + '\n');
+        });
+        await waitFor(async () => (await a.count(`Datastreams(${ds})/Observations`)) >= N, { timeoutMs: 15000, what: `${N} observations` });
+        await sleep(1000);
+        const obs = await a.all(`Datastreams(${ds})/Observations?$select=result&$top=1000`);
+        assert.equal(obs.length, N, 'each stored once');
+        assert.equal(new Set(obs.map((o) => o.result)).size, N);
+        const created = [(await a.getJson('/health')).mqtt.created, (await b.getJson('/health')).mqtt.created];
+        assert.equal(created[0] + created[1], N, `split between the nodes: ${created}`);
+        assert.equal(await a.stop(), 0);
+        assert.equal(await b.stop(), 0);
+    } finally {
+        await broker.stop();
+    }
 });
 
 test('two nodes on one database: concurrent creates through both never collide', { skip }, async () => {
