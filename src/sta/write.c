@@ -52,6 +52,7 @@ struct WriteCtx {
     const EntityDef *last_sdef;
     int64_t last_sid, last_gen_foi;
     StoreObsContext last_ctx;
+    struct RowBatch *rows; /* W_DATAARRAY: valid rows waiting for their INSERT */
 };
 
 /* Records a change for publication after the commit (only when someone listens). */
@@ -983,8 +984,7 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
     }
     const Prop *pt = model_prop(odef, "phenomenonTime", 14);
     const Rel *rf = model_rel(odef, "FeatureOfInterest", 17);
-    RowBatch *batch = xmalloc(sizeof *batch);
-    batch->n = 0;
+    RowBatch *batch = w->rows;
     for (size_t r = 0; r < json_array_size(rows); r++) {
         json_t *row = json_array_get(rows, r);
         int64_t *out = &w->ids[*row0 + r];
@@ -1033,9 +1033,6 @@ static int dataarray_group(WriteCtx *w, StoreConn *c, json_t *g, size_t gi, size
         if ((rc = queue_row(w, c, batch, &v, out, err)))
             break;
     }
-    if (!rc)
-        rc = flush_rows(w, c, batch, err);
-    free(batch);
     if (rc)
         return rc;
     w->last_sdef = sdef;
@@ -1056,13 +1053,19 @@ static int dataarray_job(WriteCtx *w, StoreConn *c, Err *err)
         return err_set(err, ERR_TOO_LARGE, NULL, "request too large");
     w->nids = n;
     w->last_sdef = NULL;
+    /* Rows of all groups are inserted together, 64 per statement (an
+     * ingest batch is one group of one row per uplink). */
+    RowBatch batch;
+    batch.n = 0;
+    w->rows = &batch;
     size_t row0 = 0;
-    for (size_t g = 0; g < json_array_size(w->body); g++) {
-        int rc = dataarray_group(w, c, json_array_get(w->body, g), g, &row0, err);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    int rc = 0;
+    for (size_t g = 0; !rc && g < json_array_size(w->body); g++)
+        rc = dataarray_group(w, c, json_array_get(w->body, g), g, &row0, err);
+    if (!rc)
+        rc = flush_rows(w, c, &batch, err);
+    w->rows = NULL;
+    return rc;
 }
 
 static void reply_dataarray(Sta *sta, HttpReq *req, HttpResp *resp, const WriteCtx *w)
