@@ -117,6 +117,7 @@ static int devices_post(Routes *r, HttpReq *req, HttpResp *resp)
         }
     }
     json_decref(j);
+    ingest_devices_changed(r->ingest);
     return rc ? reply(resp, &err) : HTTP_DONE;
 }
 
@@ -148,6 +149,7 @@ static int device_one(Routes *r, HttpReq *req, HttpResp *resp, const char *eui_t
         bool created = false;
         int rc = ingest_device_register(r->store, req->arena, j, eui, true, &created, &row, &err);
         json_decref(j);
+        ingest_devices_changed(r->ingest);
         if (rc)
             return reply(resp, &err);
         ingest_device_format(&row, &resp->body);
@@ -155,7 +157,9 @@ static int device_one(Routes *r, HttpReq *req, HttpResp *resp, const char *eui_t
         return HTTP_DONE;
     }
     if (strcmp(req->method, "DELETE") == 0) {
-        if (store_run(r->store, store_device_delete, eui, &err))
+        int rc = store_run(r->store, store_device_delete, eui, &err);
+        ingest_devices_changed(r->ingest);
+        if (rc)
             return reply(resp, &err);
         resp->status = 204;
         return HTTP_DONE;

@@ -551,6 +551,14 @@ typedef struct IngestMsg {
 int ingest_uplinks(Ingest *ing, const IngestMsg *msgs, size_t n, unsigned flags,
                    IngestResult *res);
 
+/*
+ * Tells the pipeline that the device registry changed (a device was
+ * registered, replaced or removed): parsed devices it keeps in memory are
+ * read again.  Changes made elsewhere (another node) are seen within 5 s.
+ * Accepts NULL.
+ */
+void ingest_devices_changed(Ingest *ing);
+
 /* Copies the counters. */
 void ingest_stats(Ingest *ing, IngestStats *out);
 

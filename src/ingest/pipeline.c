@@ -41,6 +41,8 @@
 #include "util/log.h"
 
 #define CLAIM_BUCKETS 1024  /* hash buckets of the uplinks being stored */
+#define DEV_SLOTS 256       /* registered devices kept parsed in memory */
+#define DEV_TTL_US (5 * 1000000LL) /* then read again: another node may have changed it */
 #define SEEN_SLOTS 65536    /* recently stored uplinks kept in memory */
 #define ARENA_CAP (1u << 20) /* memory for one uplink */
 
@@ -209,6 +211,22 @@ void ingest_build_request(const IngestDevice *dev, const Uplink *u, const Decode
 
 /* ============================================================= state */
 
+/*
+ * The device cache: a direct-mapped table of parsed registry rows.  An
+ * entry is used for DEV_TTL_US (another node may change the registry),
+ * and not at all once this node changed the registry (ingest_devices_changed
+ * bumps dev_gen).  Entries are shared by the batches using them (refs) and
+ * freed by the last user after they left the table.
+ */
+typedef struct DevEntry {
+    char eui[INGEST_EUI_LEN + 1];
+    uint64_t gen;     /* dev_gen when it was read */
+    int64_t loaded;   /* monotonic µs */
+    int refs;         /* the table's and the batches' (under dev_mu) */
+    Arena arena;      /* the device's strings */
+    IngestDevice dev;
+} DevEntry;
+
 typedef struct Seen {
     char eui[INGEST_EUI_LEN + 1];
     uint32_t f_cnt;
@@ -220,6 +238,9 @@ struct Ingest {
     pthread_mutex_t seen_mu;  /* seen, claims */
     pthread_cond_t claim_cv;  /* a claim was released */
     struct Pending *claims[CLAIM_BUCKETS];
+    pthread_mutex_t dev_mu;   /* devs, refs of their entries */
+    DevEntry *devs[DEV_SLOTS];
+    atomic_uint_fast64_t dev_gen;
     Seen *seen; /* SEEN_SLOTS entries */
     atomic_uint_fast64_t received, stored, observations, skipped_simulated, skipped_no_payload,
         skipped_unmapped, duplicates, dead_lettered, unknown_device, undecodable, out_of_range,
@@ -232,6 +253,7 @@ Ingest *ingest_new(const IngestConfig *cfg)
     ing->cfg = *cfg;
     pthread_mutex_init(&ing->seen_mu, NULL);
     pthread_cond_init(&ing->claim_cv, NULL);
+    pthread_mutex_init(&ing->dev_mu, NULL);
     ing->seen = xcalloc(SEEN_SLOTS, sizeof *ing->seen);
     return ing;
 }
@@ -242,6 +264,12 @@ void ingest_free(Ingest *ing)
         return;
     pthread_mutex_destroy(&ing->seen_mu);
     pthread_cond_destroy(&ing->claim_cv);
+    for (size_t i = 0; i < DEV_SLOTS; i++)
+        if (ing->devs[i]) {
+            arena_fini(&ing->devs[i]->arena);
+            free(ing->devs[i]);
+        }
+    pthread_mutex_destroy(&ing->dev_mu);
     free(ing->seen);
     free(ing);
 }
@@ -353,7 +381,8 @@ typedef struct Pending {
     Arena arena;
     json_t *root;
     Uplink u;
-    IngestDevice dev;
+    DevEntry *dev_entry;            /* a reference, released at the end of the batch */
+    const IngestDevice *dev;        /* of dev_entry */
     DecodedValue v[INGEST_VALUES_MAX];
     size_t n;
     const void *batch;              /* the claim's owner */
@@ -374,6 +403,81 @@ static void pending_dead(Ingest *ing, Pending *p, unsigned flags, atomic_uint_fa
     p->rc = dead(ing, p->source ? p->source : "lorawan", p->msg->topic, p->msg->payload,
                  p->msg->len, flags, counter, p->res);
     p->state = P_DONE;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void device_release(Ingest *ing, DevEntry *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&ing->dev_mu);
+    bool last = --e->refs == 0;
+    pthread_mutex_unlock(&ing->dev_mu);
+    if (last) {
+        arena_fini(&e->arena);
+        free(e);
+    }
+}
+
+/*
+ * The registered device eui, from the cache or read on *c (begun on first
+ * use); *out is a reference for device_release.  ERR_NOT_FOUND when it is
+ * not registered (not cached: registering it must work at once).
+ */
+static int device(Ingest *ing, const char *eui, StoreConn **c, DevEntry **out, Err *err)
+{
+    size_t slot = fnv(eui, INGEST_EUI_LEN, UINT64_C(14695981039346656037)) % DEV_SLOTS;
+    uint64_t gen = atomic_load(&ing->dev_gen);
+    int64_t now = mono_us();
+    pthread_mutex_lock(&ing->dev_mu);
+    DevEntry *e = ing->devs[slot];
+    if (e && e->gen == gen && now - e->loaded < DEV_TTL_US && strcmp(e->eui, eui) == 0) {
+        e->refs++;
+        pthread_mutex_unlock(&ing->dev_mu);
+        *out = e;
+        return 0;
+    }
+    pthread_mutex_unlock(&ing->dev_mu);
+    e = xcalloc(1, sizeof *e);
+    memcpy(e->eui, eui, sizeof e->eui);
+    e->gen = gen;
+    e->loaded = now;
+    e->refs = 1;
+    arena_init(&e->arena, ARENA_CAP);
+    StoreDevice row;
+    int rc = *c ? 0 : store_read_begin(ing->cfg.store, c, err);
+    if (!rc)
+        rc = store_device_get(*c, &e->arena, eui, &row, err);
+    if (!rc)
+        rc = ingest_device_load(&e->arena, &row, &e->dev, err);
+    if (rc) {
+        device_release(ing, e);
+        return rc;
+    }
+    pthread_mutex_lock(&ing->dev_mu);
+    DevEntry *old = ing->devs[slot];
+    ing->devs[slot] = e;
+    e->refs++;
+    bool free_old = old && --old->refs == 0;
+    pthread_mutex_unlock(&ing->dev_mu);
+    if (free_old) {
+        arena_fini(&old->arena);
+        free(old);
+    }
+    *out = e;
+    return 0;
+}
+
+void ingest_devices_changed(Ingest *ing)
+{
+    if (ing)
+        atomic_fetch_add(&ing->dev_gen, 1);
 }
 
 /*
@@ -431,13 +535,10 @@ static void prepare(Ingest *ing, Pending *p, unsigned flags, StoreConn **c)
         return;
     }
 
-    StoreDevice row;
     err_init(&err);
-    int rc = *c ? 0 : store_read_begin(ing->cfg.store, c, &err);
+    int rc = device(ing, u->dev_eui, c, &p->dev_entry, &err);
     if (!rc)
-        rc = store_device_get(*c, &p->arena, u->dev_eui, &row, &err);
-    if (!rc)
-        rc = ingest_device_load(&p->arena, &row, &p->dev, &err);
+        p->dev = &p->dev_entry->dev;
     if (rc == ERR_NOT_FOUND) {
         snprintf(res->reason, sizeof res->reason, "unknown device DevEUI %s", u->dev_eui);
         pending_dead(ing, p, flags, &ing->unknown_device);
@@ -449,14 +550,14 @@ static void prepare(Ingest *ing, Pending *p, unsigned flags, StoreConn **c)
         return;
     }
     err_init(&err);
-    if (ingest_device_decode(&p->dev, u, p->v, INGEST_VALUES_MAX, &p->n, &err)) {
+    if (ingest_device_decode(p->dev, u, p->v, INGEST_VALUES_MAX, &p->n, &err)) {
         snprintf(res->reason, sizeof res->reason, "undecodable payload (decoder %s, fPort %d): %s",
-                 p->dev.decoder, u->f_port, err.msg);
+                 p->dev->decoder, u->f_port, err.msg);
         pending_dead(ing, p, flags, &ing->undecodable);
         return;
     }
     err_init(&err);
-    if (ingest_check_mapped(&p->dev, p->v, p->n, &err)) {
+    if (ingest_check_mapped(p->dev, p->v, p->n, &err)) {
         snprintf(res->reason, sizeof res->reason, "%s", err.msg);
         pending_dead(ing, p, flags, &ing->out_of_range);
         return;
@@ -573,7 +674,7 @@ static void judge(Ingest *ing, Pending *p)
     if (p->good < p->groups) {
         char bad[256] = "(unknown)";
         for (size_t i = 0, k = 0; i < p->n; i++) {
-            const IngestMapEntry *e = mapped(&p->dev, p->v[i].field);
+            const IngestMapEntry *e = mapped(p->dev, p->v[i].field);
             if (e && k++ == p->first_bad) {
                 snprintf(bad, sizeof bad, "field %s (Datastream %lld)", e->field,
                          (long long)e->datastream);
@@ -656,7 +757,7 @@ static void store_group(Ingest *ing, Pending **list, size_t m)
     size_t rows = 0;
     for (size_t i = 0; i < m; i++) {
         Pending *p = list[i];
-        p->groups = ingest_append_groups(&p->dev, &p->u, p->v, p->n, &body, rows > 0);
+        p->groups = ingest_append_groups(p->dev, &p->u, p->v, p->n, &body, rows > 0);
         p->stored_elsewhere = false;
         rows += p->groups;
         if (p->groups == 0) {
@@ -778,6 +879,7 @@ int ingest_uplinks(Ingest *ing, const IngestMsg *msgs, size_t n, unsigned flags,
         if (ps[i].rc && !rc)
             rc = ps[i].rc;
         json_decref(ps[i].root);
+        device_release(ing, ps[i].dev_entry);
         arena_fini(&ps[i].arena);
     }
     free(list);

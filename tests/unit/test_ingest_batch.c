@@ -39,6 +39,7 @@ typedef struct Fake {
     int calls;          /* CreateObservations requests */
     int rows;           /* rows in them */
     int64_t next_id;
+    int64_t last_ds;       /* Datastream of the last row seen */
     const char *steal_eui; /* another node stores this uplink just before a request's job */
     int64_t steal_fcnt;
 } Fake;
@@ -85,6 +86,7 @@ static int fake_create(void *data, const char *path, const char *body, IngestTxF
         json_int_t ds = json_integer_value(json_object_get(json_object_get(g, "Datastream"), "@iot.id"));
         assert_int_equal(json_array_size(json_object_get(g, "dataArray")), 1);
         gone |= ds == DS_GONE;
+        f->last_ds = ds;
         ids[i] = ds == DS_BAD ? 0 : ++f->next_id;
     }
     pthread_mutex_unlock(&f->mu);
@@ -305,6 +307,30 @@ static void test_stored_by_another_node(void **state)
     assert_int_equal(fx->fake.calls, 1 + 3);
 }
 
+/* The parsed device is kept in memory; a registry change is seen at once. */
+static void test_registry_change_seen(void **state)
+{
+    Fx *fx = *state;
+    Up ups[1];
+    IngestResult res[1];
+    uplink(&ups[0], "24E1247100000001", 400);
+    run(fx, ups, 1, res);
+    assert_int_equal(res[0].outcome, INGEST_STORED);
+    assert_int_equal(fx->fake.last_ds, 1);
+    StoreDevice d = {.name = "", .decoder = "milesight-em310-udl",
+                     .mapping = "{\"distance\":{\"datastream\":5,\"unit\":\"mm\"}}",
+                     .replace = true};
+    snprintf(d.dev_eui, sizeof d.dev_eui, "24E1247100000001");
+    Err err;
+    err_init(&err);
+    assert_int_equal(store_run(fx->store, store_device_put, &d, &err), 0);
+    ingest_devices_changed(fx->ing);
+    uplink(&ups[0], "24E1247100000001", 401);
+    run(fx, ups, 1, res);
+    assert_int_equal(res[0].outcome, INGEST_STORED);
+    assert_int_equal(fx->fake.last_ds, 5);
+}
+
 typedef struct Racer {
     Fx *fx;
     Up *ups;
@@ -353,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partly_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_racing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_by_another_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_change_seen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
