@@ -5,7 +5,7 @@
 set -e
 pkgs="gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev
       clang libclang-rt-14-dev sqlite3 curl libsqlite3-mod-spatialite
-      libmosquitto-dev mosquitto-dev mosquitto mosquitto-clients libssl-dev
+      libmosquitto-dev mosquitto-dev mosquitto mosquitto-clients libssl-dev openssl
       libpq-dev postgresql-15 postgresql-15-postgis-3"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""
