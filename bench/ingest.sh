@@ -10,6 +10,8 @@
 #    uplinks at QoS 1 for BENCH_INGEST_DEVICES registered devices; the clock
 #    runs from the first publication until klammer has stored all N
 #    (Observations $count polled).
+# The MQTT ceiling: the same uplinks through the same broker to mosquitto_sub
+#    at QoS 1, which only acknowledges (before klammer connects).
 # 2. dataArray observations/s: BENCH_DA_REQUESTS POST /v1.1/CreateObservations
 #    of 10,000 rows each, one after another.
 # Every run is bounded: N <= 200,000, each phase <= 60 s.
@@ -103,6 +105,23 @@ user root
 CONF
 "$MOSQ" -c "$TMP/mosquitto.conf" >"$TMP/mosquitto.log" 2>&1 &
 MPID=$!
+
+# --- the MQTT ceiling ---------------------------------------------------------
+# The same N uplinks through the same broker to a subscriber that does
+# nothing but acknowledge them (mosquitto_sub at QoS 1): what publisher and
+# broker allow on this machine before klammer does any work.  Run before
+# klammer connects, so nothing is queued for its session.
+SUB=$(command -v mosquitto_sub || true)
+for _ in $(seq 50); do mosquitto_pub -h 127.0.0.1 -p "$MPORT" -t bench/up -m 1 2>/dev/null && break; sleep 0.1; done
+ceil_mqtt=
+if [ -n "$SUB" ]; then
+    "$SUB" -h 127.0.0.1 -p "$MPORT" -q 1 -t 'application/#' -C "$N" -W 120 >/dev/null 2>&1 &
+    SPID=$!
+    sleep 0.5
+    t0=$(now)
+    "$OUT/uplink_pub" 127.0.0.1 "$MPORT" "$N" "$DEVICES" >/dev/null 2>&1 || true
+    wait "$SPID" 2>/dev/null && ceil_mqtt=$(echo "$N / ($(now) - $t0)" | bc)
+fi
 HPORT=$(free_port)
 "$BIN" serve --db "$DB" --listen "127.0.0.1:$HPORT" --log-level warn --threads 4 \
     --ingest-mqtt "mqtt://127.0.0.1:$MPORT" --ingest-mqtt-clients "$CLIENTS" \
@@ -182,6 +201,7 @@ echo
 echo "| workload | rate | of the storage ceiling ($ceil_name: $ceil_full rows/s) |"
 echo "| --- | --- | --- |"
 echo "| MQTT uplinks end to end (published -> stored), $stored of $N, $DEVICES devices, $CLIENTS connections | $up_rate uplinks/s | $(pct "$up_rate" "$ceil_full") |"
+echo "| MQTT ceiling: the same uplinks to a subscriber that only acknowledges (mosquitto_sub, QoS 1) | ${ceil_mqtt:--} msg/s | klammer: $(pct "$up_rate" "${ceil_mqtt:-0}") of it |"
 echo "| publisher alone: broker acknowledgements | $pub_rate msg/s | |"
 echo "| CPU during the uplinks: klammer / mosquitto, of $(printf '%.1f' "$up_s") s wall on $(nproc) cores | $cpu_k s / $cpu_m s | |"
 echo "| klammer's CPU by thread | $per_thread | |"
