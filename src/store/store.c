@@ -792,9 +792,11 @@ int store_update(StoreConn *c, const EntityDef *def, int64_t id, const StoreValu
     int ds = -1, mds = -1;
     if (store_stream_value(c, def, NULL, set)) {
         stream_slots(def, &ds, &mds);
+        const char *cast = c->dialect->cast_int;
         if (set[ds] || set[mds])
-            buf_printf(&sql, ", stream_id = coalesce(%s, %s)", set[ds] ? "?" : def->cols[ds],
-                       set[mds] ? "?" : def->cols[mds]);
+            buf_printf(&sql, ", stream_id = coalesce(%s%s, %s%s)",
+                       set[ds] ? "?" : def->cols[ds], set[ds] ? cast : "",
+                       set[mds] ? "?" : def->cols[mds], set[mds] ? cast : "");
         else
             ds = mds = -1;
     }

@@ -523,7 +523,7 @@ static void test_insert_many(void **state)
  */
 typedef struct StreamJob {
     World *w;
-    int64_t mds, one_ds, one_mds, moved, restored;
+    int64_t mds, one_ds, one_mds, moved, to_mds, restored;
     int64_t ids[MANY];
 } StreamJob;
 
@@ -542,7 +542,8 @@ static int stream_job(StoreConn *c, void *data, Err *err)
         (rc = INSERT(c, ENT_OBSERVATION, &j->one_mds, err, {"multi_datastream_id", INT(j->mds)},
                      {"feature_id", INT(j->w->foi)}, {"phen_start", INT(2 * S)},
                      {"result", TXT("[1]")}, {"result_type", INT(4)})) ||
-        (rc = ins_obs(c, j->w->ds[0], j->w->foi, 3 * S, -1, -1, 3, &j->moved, err)))
+        (rc = ins_obs(c, j->w->ds[0], j->w->foi, 3 * S, -1, -1, 3, &j->moved, err)) ||
+        (rc = ins_obs(c, j->w->ds[0], j->w->foi, 4 * S, -1, -1, 4, &j->to_mds, err)))
         return rc;
     /* Both stream columns set, one NULL per row: rows of either kind in one INSERT. */
     static StoreValue vals[MANY][32];
@@ -585,7 +586,15 @@ static int stream_job(StoreConn *c, void *data, Err *err)
     memset(upd_vals, 0, sizeof upd_vals);
     upd_vals[ds] = INT(j->w->ds[2]);
     upd_set[ds] = true;
-    return store_update(c, def, j->moved, upd_vals, upd_set, err);
+    if ((rc = store_update(c, def, j->moved, upd_vals, upd_set, err)))
+        return rc;
+    /* From a Datastream to the MultiDatastream: both stream columns in one UPDATE. */
+    upd_vals[ds] = NUL;
+    upd_vals[md] = INT(j->mds);
+    upd_vals[res] = TXT("[4]");
+    upd_vals[rt] = INT(4);
+    upd_set[md] = upd_set[res] = upd_set[rt] = true;
+    return store_update(c, def, j->to_mds, upd_vals, upd_set, err);
 }
 
 /* Restores an Observation of ds[0] under the id one of the MultiDatastream has. */
@@ -654,6 +663,7 @@ static void test_pg_stream_key(void **state)
     assert_int_equal(q1(f, sid, j.one_ds), w.ds[0]);
     assert_int_equal(q1(f, sid, j.one_mds), j.mds);
     assert_int_equal(q1(f, sid, j.moved), w.ds[2]);
+    assert_int_equal(q1(f, sid, j.to_mds), j.mds);
     assert_int_equal(q1(f, sid, j.restored), j.mds);
     for (int i = 0; i < MANY; i++)
         assert_int_equal(q1(f, sid, j.ids[i]), i % 2 ? j.mds : w.ds[1]);
@@ -668,7 +678,7 @@ static void test_pg_stream_key(void **state)
     assert_int_equal(stats(f, w.ds[2]).count, 1);
     assert_int_equal(stats(f, w.ds[0]).count, 1);
     assert_int_equal(q1(f, "SELECT obs_count FROM multi_datastreams WHERE id = ?1", j.mds),
-                     MANY / 2 + 2);
+                     MANY / 2 + 3);
 }
 
 static void pg_quiet(void *data, const char *msg)
