@@ -458,6 +458,7 @@ const StoreDialect store_dialect_pg = {
     .desc = " DESC NULLS LAST",
     .strict = true,
     .lateral = true,
+    .stream_key = true,
 };
 
 /* ========================================================== connections */

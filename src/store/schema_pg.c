@@ -212,6 +212,21 @@ static const char *const migrations[] = {
     "CREATE TRIGGER observations_stats_insert AFTER INSERT ON observations"
     "  REFERENCING NEW TABLE AS new_rows"
     "  FOR EACH STATEMENT EXECUTE FUNCTION klammer_observation_stats_insert();",
+
+    /* 6: a stream key a Citus cluster can distribute observations by
+     * (docs/scaling.md, step 4): stream_id is the row's Datastream, or its
+     * MultiDatastream, never NULL, and written by every INSERT and by an
+     * UPDATE of the stream (store.c).  Every unique key of a distributed
+     * table must contain it, so the primary key becomes (stream_id, id);
+     * look-ups by id alone keep an index of their own.  Ids stay unique:
+     * they come from the identity sequence.  The row trigger does not
+     * fire for the backfill (it watches other columns). */
+    "ALTER TABLE observations ADD COLUMN stream_id BIGINT;"
+    "UPDATE observations SET stream_id = coalesce(datastream_id, multi_datastream_id);"
+    "ALTER TABLE observations ALTER COLUMN stream_id SET NOT NULL;"
+    "ALTER TABLE observations DROP CONSTRAINT observations_pkey;"
+    "ALTER TABLE observations ADD CONSTRAINT observations_pkey PRIMARY KEY (stream_id, id);"
+    "CREATE INDEX observations_by_id ON observations(id);",
 };
 
 int store_pg_migration_count(void)

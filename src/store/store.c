@@ -139,6 +139,30 @@ int store_begin(StoreConn *c, const char *sql, Err *err)
     return rc;
 }
 
+/* The slots of an Observation's Datastream and MultiDatastream. */
+static void stream_slots(const EntityDef *def, int *ds, int *mds)
+{
+    *ds = model_rel(def, "Datastream", 10)->fk_slot;
+    *mds = model_rel(def, "MultiDatastream", 15)->fk_slot;
+}
+
+const StoreValue *store_stream_value(const StoreConn *c, const EntityDef *def,
+                                     const StoreValue *vals, const bool *set)
+{
+    static const StoreValue none = {.type = SV_NULL};
+    if (def->type != ENT_OBSERVATION || !c->dialect->stream_key)
+        return NULL;
+    if (!vals)
+        return &none;
+    int ds, mds;
+    stream_slots(def, &ds, &mds);
+    if (set[ds] && vals[ds].type != SV_NULL)
+        return &vals[ds];
+    if (set[mds] && vals[mds].type != SV_NULL)
+        return &vals[mds];
+    return &none;
+}
+
 void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v)
 {
     switch (v->type) {
@@ -640,9 +664,13 @@ int store_insert(StoreConn *c, const EntityDef *def, const StoreValue *vals, con
         c->ins[def->type][slot].mask = mask;
         c->ins_next[def->type] = (slot + 1) % 4;
     }
-    for (int i = 1, k = 1; i < def->ncols; i++)
+    int k = 1;
+    for (int i = 1; i < def->ncols; i++)
         if (set[i])
             stmt_bind_value(st, k++, &vals[i]);
+    const StoreValue *stream = store_stream_value(c, def, vals, set);
+    if (stream)
+        stmt_bind_value(st, k, stream);
     /* RETURNING: the id comes from the database (a sequence on PostgreSQL). */
     int step = stmt_step(st, err);
     if (step == STORE_ROW)
@@ -665,6 +693,8 @@ static int insert_stmt(StoreConn *c, const EntityDef *def, const bool *set, Stor
     for (int i = 1; i < def->ncols; i++)
         if (set[i])
             buf_printf(&sql, "%s%s", n++ ? "," : "", def->cols[i]);
+    if (store_stream_value(c, def, NULL, set))
+        buf_printf(&sql, "%sstream_id", n++ ? "," : "");
     buf_puts(&sql, ") VALUES(");
     for (int i = 0; i < n; i++)
         buf_puts(&sql, i ? ",?" : "?");
@@ -691,6 +721,9 @@ static int insert_rows(StoreConn *c, const EntityDef *def, const StoreValue *con
     for (int i = 1; i < def->ncols; i++)
         if (set[i])
             buf_printf(&sql, "%s%s", ncols++ ? "," : "", def->cols[i]);
+    bool stream = store_stream_value(c, def, NULL, set) != NULL;
+    if (stream)
+        buf_printf(&sql, "%sstream_id", ncols++ ? "," : "");
     buf_puts(&sql, ") VALUES");
     for (int r = 0; r < STORE_INSERT_ROWS; r++) {
         buf_puts(&sql, r ? ",(" : "(");
@@ -705,10 +738,13 @@ static int insert_rows(StoreConn *c, const EntityDef *def, const StoreValue *con
     if (rc)
         return rc;
     int k = 1;
-    for (int r = 0; r < STORE_INSERT_ROWS; r++)
+    for (int r = 0; r < STORE_INSERT_ROWS; r++) {
         for (int i = 1; i < def->ncols; i++)
             if (set[i])
                 stmt_bind_value(st, k++, &rows[r][i]);
+        if (stream)
+            stmt_bind_value(st, k++, store_stream_value(c, def, rows[r], set));
+    }
     int n = 0, step;
     while ((step = stmt_step(st, err)) == STORE_ROW && n < STORE_INSERT_ROWS)
         ids[n++] = stmt_col_int(st, 0);
@@ -752,6 +788,18 @@ int store_update(StoreConn *c, const EntityDef *def, int64_t id, const StoreValu
             buf_printf(&sql, "%s%s = ?", n++ ? "," : "", def->cols[i]);
     if (n == 0)
         buf_puts(&sql, "id = id");
+    /* A new (Multi)Datastream moves the row to its stream: stream_id follows. */
+    int ds = -1, mds = -1;
+    if (store_stream_value(c, def, NULL, set)) {
+        stream_slots(def, &ds, &mds);
+        const char *cast = c->dialect->cast_int;
+        if (set[ds] || set[mds])
+            buf_printf(&sql, ", stream_id = coalesce(%s%s, %s%s)",
+                       set[ds] ? "?" : def->cols[ds], set[ds] ? cast : "",
+                       set[mds] ? "?" : def->cols[mds], set[mds] ? cast : "");
+        else
+            ds = mds = -1;
+    }
     buf_puts(&sql, " WHERE id = ?");
     StoreStmt *st;
     int rc = store_stmt(c, sql.data, &st, err);
@@ -762,6 +810,10 @@ int store_update(StoreConn *c, const EntityDef *def, int64_t id, const StoreValu
     for (int i = 1; i < def->ncols; i++)
         if (set[i])
             stmt_bind_value(st, k++, &vals[i]);
+    if (ds >= 0 && set[ds])
+        stmt_bind_value(st, k++, &vals[ds]);
+    if (mds >= 0 && set[mds])
+        stmt_bind_value(st, k++, &vals[mds]);
     stmt_bind_int(st, k, id);
     if ((rc = step_done(c, st, err)))
         return rc;

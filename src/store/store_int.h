@@ -68,6 +68,14 @@ typedef struct StoreDialect {
      * once per row of the child table.
      */
     bool lateral;
+    /*
+     * observations has stream_id (PostgreSQL, migration 6): the Datastream or
+     * MultiDatastream of the row, the column a Citus cluster distributes by.
+     * Every INSERT writes it itself (Citus routes a row by the value in the
+     * statement, before any trigger runs), and an UPDATE of the stream
+     * rewrites it (store.c).
+     */
+    bool stream_key;
 } StoreDialect;
 
 extern const StoreDialect store_dialect_sqlite;
@@ -162,6 +170,15 @@ static inline int64_t stmt_changes(StoreStmt *st) { return st->c->ops->changes(s
 
 /* Binds v as parameter i. */
 void stmt_bind_value(StoreStmt *st, int i, const StoreValue *v);
+
+/*
+ * For an Observation on a dialect with stream_key: the value of stream_id
+ * for the columns vals (set as in set), its Datastream or else its
+ * MultiDatastream (SQL NULL when neither is set).  NULL when the row has no
+ * stream_id (another entity, or SQLite).
+ */
+const StoreValue *store_stream_value(const StoreConn *c, const EntityDef *def,
+                                     const StoreValue *vals, const bool *set);
 
 struct Store {
     const StoreBackend *ops;

@@ -14,7 +14,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, startServer, runCli, tmpDir, fixtures, makeStream, sleep, waitFor, freePort, PG, pgFreshDb, pgQuery, ENTITY_SETS } from './lib/harness.mjs';
+import { test, startServer, runCli, tmpDir, fixtures, makeStream, OT, sleep, waitFor, freePort, PG, pgFreshDb, pgQuery, ENTITY_SETS } from './lib/harness.mjs';
 import { Broker, findBin } from './lib/broker.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -225,4 +225,40 @@ test('moving from SQLite to PostgreSQL: export, import, the same data, new ids a
     assert.ok(t['@iot.id'] > gone['@iot.id'], `new id ${t['@iot.id']} > ${gone['@iot.id']}`);
     assert.equal(await before.stop(), 0);
     assert.equal(await after.stop(), 0);
+});
+
+test('observations carry their stream in stream_id: POST, CreateObservations, PATCH of the Datastream, MultiDatastream', { skip }, async () => {
+    const s = await start();
+    const { thing, sensor, op, ds } = await makeStream(s);
+    const ds2 = (await s.create('Datastreams', fixtures.datastream(2, thing, sensor, op)))['@iot.id'];
+    const uom = { name: 'Grad Celsius', symbol: '°C', definition: 'http://unitsofmeasure.org/ucum.html#Cel' };
+    const mds = (await s.create('MultiDatastreams', {
+        name: 'Wetter', description: 'd', observationType: OT.complex,
+        multiObservationDataTypes: [OT.measurement, OT.measurement], unitOfMeasurements: [uom, uom],
+        Thing: { '@iot.id': thing }, Sensor: { '@iot.id': sensor },
+        ObservedProperties: [{ '@iot.id': op }, { '@iot.id': op }],
+    }))['@iot.id'];
+    const a = (await s.create('Observations', { result: 1, phenomenonTime: '2024-05-01T12:00:00Z', Datastream: { '@iot.id': ds } }))['@iot.id'];
+    const m = (await s.create('Observations', { result: [1, 2], phenomenonTime: '2024-05-01T12:00:00Z', MultiDatastream: { '@iot.id': mds } }))['@iot.id'];
+    const rows = [];
+    for (let i = 0; i < 70; i++) rows.push([`2024-05-02T00:${String(i % 60).padStart(2, '0')}:00Z`, i]);
+    const r = await s.post('CreateObservations', [
+        { Datastream: { '@iot.id': ds2 }, components: ['phenomenonTime', 'result'], dataArray: rows },
+        { MultiDatastream: { '@iot.id': mds }, components: ['phenomenonTime', 'result'], dataArray: [['2024-05-03T00:00:00Z', [3, 4]]] },
+    ]);
+    assert.equal(r.status, 201, r.text);
+    assert.ok(!r.json.includes('error'), r.text);
+    const p = await s.patch(`Observations(${a})`, { Datastream: { '@iot.id': ds2 } });
+    assert.ok(p.status >= 200 && p.status < 300, `PATCH: ${p.status} ${p.text}`);
+    const db = s.dbPath;
+    assert.equal(pgQuery(db, `SELECT stream_id FROM observations WHERE id = ${a}`), String(ds2));
+    assert.equal(pgQuery(db, `SELECT stream_id FROM observations WHERE id = ${m}`), String(mds));
+    assert.equal(pgQuery(db, `SELECT count(*) FROM observations WHERE stream_id = ${ds2} AND datastream_id = ${ds2}`), '71');
+    assert.equal(pgQuery(db, `SELECT count(*) FROM observations WHERE stream_id = ${mds} AND multi_datastream_id = ${mds}`), '2');
+    assert.equal(pgQuery(db, 'SELECT count(*) FROM observations WHERE stream_id IS DISTINCT FROM coalesce(datastream_id, multi_datastream_id)'), '0');
+    // Read by id alone, and the statistics, as before.
+    assert.equal((await s.getJson(`Observations(${a})/Datastream`))['@iot.id'], ds2);
+    assert.equal(await s.count(`Datastreams(${ds2})/Observations`), 71);
+    assert.equal(await s.count(`Datastreams(${ds})/Observations`), 0);
+    assert.equal(await s.stop(), 0);
 });

@@ -9,7 +9,9 @@
  * phenomenonTime and resultTime extents, last_obs_id) on insert, delete and
  * update; delete cascades; a failing job in a batch leaves nothing behind
  * while the others commit; the latest-observation shortcut of $expand;
- * paging (the more flag) and per-parent counts.  Where the API has no
+ * paging (the more flag) and per-parent counts; on PostgreSQL, the
+ * stream key of observations by the rules of a Citus cluster (catalog,
+ * every write path, migration 6 on existing rows).  Where the API has no
  * reader, a check query runs on one of the store's read connections.
  *
  * Tests named test_bug_* pin down bugs found by these tests, fixed since.
@@ -509,6 +511,243 @@ static void test_insert_many(void **state)
         expect_stats(f, w.ds[d], want);
     }
     assert_int_equal(stats(f, w.ds[1]).last, j.ids[101]); /* the later of two equal maxima */
+}
+
+/*
+ * PostgreSQL only: the rules a Citus cluster sets for distributing
+ * observations by stream_id (docs/scaling.md, step 4), checked in the
+ * catalog of the migrated database, and stream_id as each write path
+ * leaves it: store_insert and store_insert_many with a Datastream or a
+ * MultiDatastream, store_insert_id (klammer import), store_update moving
+ * an Observation to another Datastream.
+ */
+typedef struct StreamJob {
+    World *w;
+    int64_t mds, one_ds, one_mds, moved, to_mds, restored;
+    int64_t ids[MANY];
+} StreamJob;
+
+static int stream_job(StoreConn *c, void *data, Err *err)
+{
+    StreamJob *j = data;
+    const EntityDef *def = model_entity(ENT_OBSERVATION);
+    int rc;
+    if ((rc = INSERT(c, ENT_MULTI_DATASTREAM, &j->mds, err, {"name", TXT("md")},
+                     {"description", TXT("d")}, {"observation_type", TXT("complex")},
+                     {"unit_of_measurements", TXT("[{}]")},
+                     {"multi_observation_data_types", TXT("[\"" OM "\"]")},
+                     {"thing_id", INT(j->w->thing[0])}, {"sensor_id", INT(j->w->sensor)})))
+        return rc;
+    if ((rc = ins_obs(c, j->w->ds[0], j->w->foi, 1 * S, -1, -1, 1, &j->one_ds, err)) ||
+        (rc = INSERT(c, ENT_OBSERVATION, &j->one_mds, err, {"multi_datastream_id", INT(j->mds)},
+                     {"feature_id", INT(j->w->foi)}, {"phen_start", INT(2 * S)},
+                     {"result", TXT("[1]")}, {"result_type", INT(4)})) ||
+        (rc = ins_obs(c, j->w->ds[0], j->w->foi, 3 * S, -1, -1, 3, &j->moved, err)) ||
+        (rc = ins_obs(c, j->w->ds[0], j->w->foi, 4 * S, -1, -1, 4, &j->to_mds, err)))
+        return rc;
+    /* Both stream columns set, one NULL per row: rows of either kind in one INSERT. */
+    static StoreValue vals[MANY][32];
+    const StoreValue *rows[MANY];
+    bool set[32] = {false};
+    int ds = slot_of(def, "datastream_id"), md = slot_of(def, "multi_datastream_id");
+    int foi = slot_of(def, "feature_id"), ps = slot_of(def, "phen_start");
+    int res = slot_of(def, "result"), rt = slot_of(def, "result_type");
+    set[ds] = set[md] = set[foi] = set[ps] = set[res] = set[rt] = true;
+    for (int i = 0; i < MANY; i++) {
+        StoreValue *v = vals[i];
+        memset(v, 0, sizeof vals[i]);
+        v[ds] = i % 2 ? NUL : INT(j->w->ds[1]);
+        v[md] = i % 2 ? INT(j->mds) : NUL;
+        v[foi] = INT(j->w->foi);
+        v[ps] = INT((10 + i) * S);
+        v[res] = TXT("[2]");
+        v[rt] = INT(4);
+        rows[i] = v;
+    }
+    if ((rc = store_insert_many(c, def, rows, set, MANY, j->ids, err)))
+        return rc;
+    /* A restored Observation of the MultiDatastream under a chosen id. */
+    StoreValue one[32];
+    bool one_set[32] = {false};
+    memset(one, 0, sizeof one);
+    j->restored = 1000000;
+    one[0] = INT(j->restored);
+    one[md] = INT(j->mds);
+    one[foi] = INT(j->w->foi);
+    one[ps] = INT(5 * S);
+    one[res] = TXT("[3]");
+    one[rt] = INT(4);
+    one_set[0] = one_set[md] = one_set[foi] = one_set[ps] = one_set[res] = one_set[rt] = true;
+    if ((rc = store_insert_id(c, def, one, one_set, err)))
+        return rc;
+    /* Another Datastream for an Observation (PATCH). */
+    StoreValue upd_vals[32];
+    bool upd_set[32] = {false};
+    memset(upd_vals, 0, sizeof upd_vals);
+    upd_vals[ds] = INT(j->w->ds[2]);
+    upd_set[ds] = true;
+    if ((rc = store_update(c, def, j->moved, upd_vals, upd_set, err)))
+        return rc;
+    /* From a Datastream to the MultiDatastream: both stream columns in one UPDATE. */
+    upd_vals[ds] = NUL;
+    upd_vals[md] = INT(j->mds);
+    upd_vals[res] = TXT("[4]");
+    upd_vals[rt] = INT(4);
+    upd_set[md] = upd_set[res] = upd_set[rt] = true;
+    return store_update(c, def, j->to_mds, upd_vals, upd_set, err);
+}
+
+/* Restores an Observation of ds[0] under the id one of the MultiDatastream has. */
+static int dup_job(StoreConn *c, void *data, Err *err)
+{
+    StreamJob *j = data;
+    const EntityDef *def = model_entity(ENT_OBSERVATION);
+    StoreValue v[32];
+    bool set[32] = {false};
+    memset(v, 0, sizeof v);
+    const char *cols[] = {"id", "datastream_id", "feature_id", "phen_start", "result",
+                          "result_type"};
+    StoreValue vals[] = {INT(j->restored), INT(j->w->ds[0]), INT(j->w->foi), INT(6 * S),
+                         TXT("1"), INT(1)};
+    for (size_t i = 0; i < COUNT(cols); i++) {
+        v[slot_of(def, cols[i])] = vals[i];
+        set[slot_of(def, cols[i])] = true;
+    }
+    return store_insert_id(c, def, v, set, err);
+}
+
+static void test_pg_stream_key(void **state)
+{
+    Fx *f = *state;
+    if (!f->pgdb[0])
+        skip();
+    /* The catalog: every unique key contains stream_id, which is NOT NULL. */
+#define STREAM_ATT                                                                          \
+    "(SELECT attnum FROM pg_attribute WHERE attrelid = 'observations'::regclass"            \
+    " AND attname = 'stream_id')"
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_attribute WHERE attrelid ="
+                           " 'observations'::regclass AND attname = 'stream_id' AND attnotnull"
+                           " AND atttypid = 'bigint'::regtype", 0), 1);
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_constraint WHERE conrelid ="
+                           " 'observations'::regclass AND contype = 'p'"
+                           " AND conkey = ARRAY[" STREAM_ATT ","
+                           " (SELECT attnum FROM pg_attribute WHERE attrelid ="
+                           " 'observations'::regclass AND attname = 'id')]::int2[]", 0), 1);
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_constraint WHERE conrelid ="
+                           " 'observations'::regclass AND contype IN ('p', 'u', 'x')"
+                           " AND NOT conkey @> ARRAY[" STREAM_ATT "]::int2[]", 0), 0);
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_index WHERE indrelid ="
+                           " 'observations'::regclass AND indisunique"
+                           " AND NOT " STREAM_ATT " = ANY (indkey::int2[])", 0), 0);
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_index WHERE indrelid ="
+                           " 'observations'::regclass AND indisunique", 0), 1);
+    /* Look-ups by id alone keep an index that starts with id. */
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_index WHERE indrelid ="
+                           " 'observations'::regclass AND indkey[0] = (SELECT attnum FROM"
+                           " pg_attribute WHERE attrelid = 'observations'::regclass AND"
+                           " attname = 'id')", 0), 1);
+    assert_int_equal(q1(f, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'",
+                        0), 0);
+#undef STREAM_ATT
+
+    /* Every write path fills it with the row's stream. */
+    World w = make_world(f);
+    StreamJob j = {.w = &w};
+    Err err;
+    err_init(&err);
+    int rc = store_run(f->s, stream_job, &j, &err);
+    if (rc)
+        print_error("stream: %s\n", err.msg);
+    assert_int_equal(rc, 0);
+    const char *sid = "SELECT stream_id FROM observations WHERE id = ?1";
+    assert_int_equal(q1(f, sid, j.one_ds), w.ds[0]);
+    assert_int_equal(q1(f, sid, j.one_mds), j.mds);
+    assert_int_equal(q1(f, sid, j.moved), w.ds[2]);
+    assert_int_equal(q1(f, sid, j.to_mds), j.mds);
+    assert_int_equal(q1(f, sid, j.restored), j.mds);
+    for (int i = 0; i < MANY; i++)
+        assert_int_equal(q1(f, sid, j.ids[i]), i % 2 ? j.mds : w.ds[1]);
+    assert_int_equal(q1(f, "SELECT count(*) FROM observations WHERE stream_id IS DISTINCT FROM"
+                           " coalesce(datastream_id, multi_datastream_id)", 0), 0);
+    /* Ids stay unique across streams without a unique index on id alone. */
+    err_init(&err);
+    assert_int_equal(store_run(f->s, dup_job, &j, &err), ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "exists already"));
+    assert_int_equal(q1(f, "SELECT count(*) FROM observations WHERE id = ?1", j.restored), 1);
+    /* The statistics still follow the move. */
+    assert_int_equal(stats(f, w.ds[2]).count, 1);
+    assert_int_equal(stats(f, w.ds[0]).count, 1);
+    assert_int_equal(q1(f, "SELECT obs_count FROM multi_datastreams WHERE id = ?1", j.mds),
+                     MANY / 2 + 3);
+}
+
+static void pg_quiet(void *data, const char *msg)
+{
+    (void)data;
+    (void)msg;
+}
+
+/* Runs sql on the database at url; the first row's first value, if any, goes to out. */
+static void pg_run(const char *url, const char *sql, char *out, size_t n)
+{
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQsetNoticeProcessor(c, pg_quiet, NULL); /* PostGIS "already exists" */
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        print_error("%.80s: %s\n", sql, PQerrorMessage(c));
+    assert_true(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+    if (out)
+        snprintf(out, n, "%s", st == PGRES_TUPLES_OK && PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    PQfinish(c);
+}
+
+/*
+ * PostgreSQL only: migration 6 on a database of schema version 5 that has
+ * Observations of a Datastream and of a MultiDatastream fills stream_id
+ * from them and puts it into the primary key.
+ */
+static void test_pg_migrate_stream_key(void **state)
+{
+    Fx *f = *state;
+    if (!f->pgdb[0])
+        skip();
+    char db[80], url[600], sql[128], v[64];
+    snprintf(db, sizeof db, "%s_v5", f->pgdb);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    pg_admin(sql);
+    const char *slash = strrchr(f->path, '/');
+    snprintf(url, sizeof url, "%.*s/%s", (int)(slash - f->path), f->path, db);
+    for (int i = 1; i <= 5; i++)
+        pg_run(url, store_pg_migration(i), NULL, 0);
+    pg_run(url, "CREATE TABLE klammer_schema(version INTEGER NOT NULL);"
+                "INSERT INTO klammer_schema VALUES(5);"
+                "INSERT INTO observations(id, datastream_id, feature_id, phen_start, result,"
+                " result_type) VALUES(1, 7, 1, 0, '1', 1), (2, 7, 1, 1, '2', 1);"
+                "INSERT INTO observations(id, multi_datastream_id, feature_id, phen_start,"
+                " result, result_type) VALUES(3, 9, 1, 0, '[1]', 4)",
+           NULL, 0);
+    StoreConfig cfg = {url, 1, 64, false};
+    Store *s = NULL;
+    Err err;
+    err_init(&err);
+    if (store_open(&cfg, &s, &err))
+        print_error("store_open: %s\n", err.msg);
+    assert_non_null(s);
+    store_close(s);
+    pg_run(url, "SELECT version FROM klammer_schema", v, sizeof v);
+    assert_string_equal(v, "6");
+    pg_run(url, "SELECT string_agg(id || ':' || stream_id, ',' ORDER BY id) FROM observations",
+           v, sizeof v);
+    assert_string_equal(v, "1:7,2:7,3:9");
+    pg_run(url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid = 'observations'::regclass AND contype = 'p'",
+           v, sizeof v);
+    assert_string_equal(v, "PRIMARY KEY (stream_id, id)");
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", db);
+    pg_admin(sql);
 }
 
 static void test_stats_delete(void **state)
@@ -1192,6 +1431,8 @@ int main(void)
         T(test_reopen),
         cmocka_unit_test(test_open_errors),
         T(test_bug_latest_tie_after_update),
+        T(test_pg_stream_key),
+        T(test_pg_migrate_stream_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
