@@ -435,8 +435,8 @@ bulk_load_pg() { # the variables of bulk_load
       i=0
       while [ $i -lt "$rows" ]; do
           n=$((rows - i)); [ $n -gt 1000000 ] && n=1000000
-          echo "INSERT INTO observations(datastream_id, feature_id, phen_start, result_time, result, result_type)"
-          echo "SELECT $ds, $foi, ($from + i) * 1000000, ($from + i) * 1000000,"
+          echo "INSERT INTO observations(stream_id, datastream_id, feature_id, phen_start, result_time, result, result_type)"
+          echo "SELECT $ds, $ds, $foi, ($from + i) * 1000000, ($from + i) * 1000000,"
           echo "       CAST(CAST(10 + (i % 500) / 10.0 AS DOUBLE PRECISION) AS TEXT), 1"
           echo "FROM generate_series(CAST($i AS BIGINT), $((i + n - 1))) i;"
           i=$((i + n))
@@ -565,8 +565,8 @@ if [ "$SKIP_MAP" != 1 ]; then
     [ "$DS_COUNT" = "$nds" ] || die "expected $nds datastreams, the server counts $DS_COUNT"
     stop_server
     if [ "$DB_KIND" = pg ]; then # the statistics trigger on: 3 rows per datastream
-        dbq "$mapdb" "INSERT INTO observations(datastream_id, feature_id, phen_start, result_time, result, result_type)
-        SELECT d.id, $FOI_ID, (1704067200 + j * 600) * 1000000, (1704067200 + j * 600) * 1000000,
+        dbq "$mapdb" "INSERT INTO observations(stream_id, datastream_id, feature_id, phen_start, result_time, result, result_type)
+        SELECT d.id, d.id, $FOI_ID, (1704067200 + j * 600) * 1000000, (1704067200 + j * 600) * 1000000,
                CAST(CAST(round(15 + (d.id % 100) / 10.0 + j, 1) AS DOUBLE PRECISION) AS TEXT), 1
         FROM datastreams d, generate_series(CAST(0 AS BIGINT), $MAP_OBS - 1) j ORDER BY d.id, j" >/dev/null &&
             dbq "$mapdb" "VACUUM ANALYZE" >/dev/null || die "loading map observations"
