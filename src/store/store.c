@@ -683,19 +683,27 @@ int store_insert(StoreConn *c, const EntityDef *def, const StoreValue *vals, con
     return 0;
 }
 
+/* "INSERT INTO table(the columns set[, stream_id])"; returns their number. */
+static int insert_head(StoreConn *c, const EntityDef *def, const bool *set, Buf *sql)
+{
+    buf_printf(sql, "INSERT INTO %s(", def->table);
+    int n = 0;
+    for (int i = 1; i < def->ncols; i++)
+        if (set[i])
+            buf_printf(sql, "%s%s", n++ ? "," : "", def->cols[i]);
+    if (store_stream_value(c, def, NULL, set))
+        buf_printf(sql, "%sstream_id", n++ ? "," : "");
+    buf_putc(sql, ')');
+    return n;
+}
+
 static int insert_stmt(StoreConn *c, const EntityDef *def, const bool *set, StoreStmt **out,
                        Err *err)
 {
     Buf sql;
     buf_init(&sql);
-    buf_printf(&sql, "INSERT INTO %s(", def->table);
-    int n = 0;
-    for (int i = 1; i < def->ncols; i++)
-        if (set[i])
-            buf_printf(&sql, "%s%s", n++ ? "," : "", def->cols[i]);
-    if (store_stream_value(c, def, NULL, set))
-        buf_printf(&sql, "%sstream_id", n++ ? "," : "");
-    buf_puts(&sql, ") VALUES(");
+    int n = insert_head(c, def, set, &sql);
+    buf_puts(&sql, " VALUES(");
     for (int i = 0; i < n; i++)
         buf_puts(&sql, i ? ",?" : "?");
     buf_puts(&sql, ") RETURNING id");
@@ -716,15 +724,9 @@ static int insert_rows(StoreConn *c, const EntityDef *def, const StoreValue *con
 {
     Buf sql;
     buf_init(&sql);
-    buf_printf(&sql, "INSERT INTO %s(", def->table);
-    int ncols = 0;
-    for (int i = 1; i < def->ncols; i++)
-        if (set[i])
-            buf_printf(&sql, "%s%s", ncols++ ? "," : "", def->cols[i]);
+    int ncols = insert_head(c, def, set, &sql);
     bool stream = store_stream_value(c, def, NULL, set) != NULL;
-    if (stream)
-        buf_printf(&sql, "%sstream_id", ncols++ ? "," : "");
-    buf_puts(&sql, ") VALUES");
+    buf_puts(&sql, " VALUES");
     for (int r = 0; r < STORE_INSERT_ROWS; r++) {
         buf_puts(&sql, r ? ",(" : "(");
         for (int i = 0; i < ncols; i++)
