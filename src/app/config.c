@@ -85,7 +85,7 @@ static const Option options[] = {
      "comma-separated uplink topic filters (ChirpStack v4, TTS v3)"},
     {"ingest_mqtt_clients", INT(ingest_mqtt_clients), "1", 1, 64, "KLAMMER_INGEST_MQTT_CLIENTS",
      "connections to the LoRaWAN broker, each handling a partition of the devices"},
-    {"ingest_mqtt_inflight", INT(ingest_mqtt_inflight), "256", 1, 1024,
+    {"ingest_mqtt_inflight", INT(ingest_mqtt_inflight), "1024", 1, 1024,
      "KLAMMER_INGEST_MQTT_INFLIGHT",
      "uplinks per connection stored at once and not yet acknowledged (the MQTT v5 Receive "
      "Maximum; one worker thread each)"},
