@@ -383,7 +383,7 @@ typedef struct Pending {
     Uplink u;
     DevEntry *dev_entry;            /* a reference, released at the end of the batch */
     const IngestDevice *dev;        /* of dev_entry */
-    DecodedValue v[INGEST_VALUES_MAX];
+    DecodedValue *v;                /* INGEST_VALUES_MAX of them, in arena */
     size_t n;
     const void *batch;              /* the claim's owner */
     struct Pending *claim_next;     /* bucket chain of Ingest.claims */
@@ -550,6 +550,12 @@ static void prepare(Ingest *ing, Pending *p, unsigned flags, StoreConn **c)
         return;
     }
     err_init(&err);
+    p->v = arena_alloc(&p->arena, INGEST_VALUES_MAX * sizeof *p->v);
+    if (!p->v) {
+        snprintf(res->reason, sizeof res->reason, "uplink too large to decode");
+        pending_dead(ing, p, flags, &ing->invalid);
+        return;
+    }
     if (ingest_device_decode(p->dev, u, p->v, INGEST_VALUES_MAX, &p->n, &err)) {
         snprintf(res->reason, sizeof res->reason, "undecodable payload (decoder %s, fPort %d): %s",
                  p->dev->decoder, u->f_port, err.msg);
