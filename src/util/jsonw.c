@@ -74,6 +74,15 @@ void jw_real(Buf *b, double v)
         return;
     }
     char tmp[40];
+    if (v == floor(v) && fabs(v) < 1e15) {
+        /* Whole numbers (most sensor readings, RSSI): as an integer and
+         * ".0", without the formatting and read-back below. */
+        int n = snprintf(tmp, sizeof tmp, "%lld.0", (long long)v);
+        if (v == 0 && signbit(v))
+            n = snprintf(tmp, sizeof tmp, "-0.0");
+        buf_append(b, tmp, (size_t)n);
+        return;
+    }
     int n = snprintf(tmp, sizeof tmp, "%.15g", v);
     if (strtod(tmp, NULL) != v)
         n = snprintf(tmp, sizeof tmp, "%.17g", v);
