@@ -208,8 +208,8 @@ echo "| klammer's CPU by thread | $per_thread | |"
 echo "| dataArray: $da_rows rows in $DA_REQ CreateObservations requests of 10,000 | $da_rate obs/s | $(pct "$da_rate" "$ceil_full") |"
 echo "| for reference: the same ceiling with Klammer's statistics trigger | $ceil_trig rows/s | |"
 echo
-echo "Uplink timing runs from the first publication until \$count shows all N; one uplink = one"
-echo "CreateObservations request through the HTTP write path. Health after the run:"
+echo "Uplink timing runs from the first publication until \$count shows all N; the uplinks that"
+echo "arrived together go through the HTTP write path as one CreateObservations request. Health after the run:"
 echo
 echo "    $(echo "$health" | sed -n 's/.*\("ingest":{[^]]*\].*\)}$/\1/p' | cut -c1-600)"
 if [ -n "${BENCH_INGEST_KV:-}" ]; then
