@@ -67,18 +67,13 @@ static bool dead_letter_row(StoreStmt *st, Arena *a, void *out)
 int store_dead_letters_read(StoreConn *c, Arena *a, int64_t top, int64_t skip,
                             StoreDeadLetter **out, size_t *n, bool *more, Err *err)
 {
-    StoreStmt *st;
-    int rc = store_stmt(c,
-                        "SELECT " DEAD_LETTER_COLS
-                        " FROM dead_letters ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-                        &st, err);
-    if (rc)
-        return rc;
-    stmt_bind_int(st, 1, top + 1);
-    stmt_bind_int(st, 2, skip);
     void *rows;
-    if ((rc = store_read_page(c, st, a, top, sizeof **out, dead_letter_row, &rows, n, more,
-                              "dead-letter", err)))
+    int rc = store_read_page(c,
+                             "SELECT " DEAD_LETTER_COLS
+                             " FROM dead_letters ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+                             top, skip, a, sizeof **out, dead_letter_row, &rows, n, more,
+                             "dead-letter", err);
+    if (rc)
         return rc;
     *out = rows;
     return 0;

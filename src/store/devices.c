@@ -136,17 +136,13 @@ static bool device_row_any(StoreStmt *st, Arena *a, void *out)
 int store_devices_read(StoreConn *c, Arena *a, int64_t top, int64_t skip, StoreDevice **out,
                        size_t *n, bool *more, Err *err)
 {
-    StoreStmt *st;
-    int rc = store_stmt(c,
-                        "SELECT " DEVICE_COLS " FROM devices ORDER BY dev_eui LIMIT ?1 OFFSET ?2",
-                        &st, err);
-    if (rc)
-        return rc;
-    stmt_bind_int(st, 1, top + 1);
-    stmt_bind_int(st, 2, skip);
     void *rows;
-    if ((rc = store_read_page(c, st, a, top, sizeof **out, device_row_any, &rows, n, more,
-                              "device", err)))
+    int rc = store_read_page(c,
+                             "SELECT " DEVICE_COLS
+                             " FROM devices ORDER BY dev_eui LIMIT ?1 OFFSET ?2",
+                             top, skip, a, sizeof **out, device_row_any, &rows, n, more,
+                             "device", err);
+    if (rc)
         return rc;
     *out = rows;
     return 0;

@@ -360,11 +360,16 @@ const char *store_col_text(StoreStmt *st, int col, Arena *a, bool *ok)
     return s;
 }
 
-int store_read_page(StoreConn *c, StoreStmt *st, Arena *a, int64_t top, size_t size,
-                    StoreRowFn row, void **out, size_t *n, bool *more, const char *what,
-                    Err *err)
+int store_read_page(StoreConn *c, const char *sql, int64_t top, int64_t skip, Arena *a,
+                    size_t size, StoreRowFn row, void **out, size_t *n, bool *more,
+                    const char *what, Err *err)
 {
-    (void)c;
+    StoreStmt *st;
+    int rc = store_stmt(c, sql, &st, err);
+    if (rc)
+        return rc;
+    stmt_bind_int(st, 1, top + 1);
+    stmt_bind_int(st, 2, skip);
     size_t cap = top < 64 ? (size_t)top + 1 : 64, cnt = 0;
     char *v = arena_zalloc(a, cap * size);
     bool ok = v != NULL, extra = false;
@@ -387,7 +392,7 @@ int store_read_page(StoreConn *c, StoreStmt *st, Arena *a, int64_t top, size_t s
         ok = row(st, a, v + cnt * size);
         cnt++;
     }
-    int rc = ok && !extra && step < 0 ? step : 0;
+    rc = ok && !extra && step < 0 ? step : 0;
     stmt_reset(st);
     if (rc)
         return rc;

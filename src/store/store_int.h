@@ -245,13 +245,14 @@ const char *store_col_text(StoreStmt *st, int col, Arena *a, bool *ok);
 typedef bool (*StoreRowFn)(StoreStmt *st, Arena *a, void *out);
 
 /*
- * Steps st (bound with LIMIT top + 1) into an arena array of rows of size
- * bytes filled by row; *more says whether a row beyond the page exists.
- * Resets st.  what names the rows in the ERR_TOO_LARGE message.
+ * Runs sql, whose ?1 and ?2 are LIMIT and OFFSET (bound to top + 1 and
+ * skip), into an arena array of rows of size bytes filled by row; *more
+ * says whether a row beyond the page exists.  what names the rows in the
+ * ERR_TOO_LARGE message.
  */
-int store_read_page(StoreConn *c, StoreStmt *st, Arena *a, int64_t top, size_t size,
-                    StoreRowFn row, void **out, size_t *n, bool *more, const char *what,
-                    Err *err);
+int store_read_page(StoreConn *c, const char *sql, int64_t top, int64_t skip, Arena *a,
+                    size_t size, StoreRowFn row, void **out, size_t *n, bool *more,
+                    const char *what, Err *err);
 
 /* Runs a parameterless query that returns one integer (a count). */
 int store_query_count(StoreConn *c, const char *sql, int64_t *out, Err *err);
