@@ -643,7 +643,12 @@ static size_t claim(Ingest *ing, Pending *ps, size_t n)
     return claimed;
 }
 
-/* Asks the store's uplinks_seen (after a restart, memory knows nothing). */
+/*
+ * Asks the store's uplinks_seen (after a restart, memory knows nothing).
+ * seen_rows decides in the transaction anyway; asking first keeps a
+ * redelivery after a restart (one already stored) from failing its whole
+ * batch and splitting it into single requests.
+ */
 static void check_stored(Ingest *ing, Pending *ps, size_t n)
 {
     StoreConn *c = NULL;
